@@ -1,0 +1,316 @@
+/* The public API and its fast paths.
+ *
+ * malloc fast path (tiny and mid): size -> class, then pop the thread
+ * cache: one load of the count, one test, one store, plus clearing the
+ * double-free key word of the block.  Anything else (empty cache, large
+ * size, thread without a heap yet: its heap is the empty heap whose
+ * capacity is 0) takes the single branch to the noinline slow path.
+ *
+ * free fast path: the address-space map gives the region, the offset gives
+ * the slab, class and block index (a multiply, no division); when the heap
+ * owns the slab, the address is a carved block start, the block does not
+ * carry the free key (not already free), and the cache has room, push.
+ * Everything else (remote frees, large blocks, misuse) is decided in
+ * free_slow, which reports misuse with one fixed line and aborts.
+ *
+ * The double-free key: a freed block's second word holds a per-process
+ * random value (the first word is the free-list link).  malloc clears it.
+ * A block whose second word holds the key when it is freed is already
+ * free (the program cannot know the key; a false alarm needs a 2^-64
+ * coincidence), wherever it sits: cache, free list or remote queue. */
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+
+/* ---- malloc ------------------------------------------------------------ */
+static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
+  hak__ensure_init();
+  if (n > HAK_MID_MAX) {
+    int zeroed;
+    void *p = hak__large_alloc(n, 0, &zeroed);
+    if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
+    return p;
+  }
+  if (h == &hak__empty_heap && (h = hak__heap_for_thread()) == NULL) return NULL;
+  unsigned cls = hak__size_class(n);
+  void *p = hak__refill_pop(h, cls);
+  if (p == NULL) return NULL;
+  hak__word_store(p, 1, 0);
+  hak_track_alloc(p, n, hak__class_size[cls]);
+  return p;
+}
+
+HAK_INLINE void *alloc_fast(hak_heap *h, size_t n) {
+  if (HAK_LIKELY(n <= HAK_MID_MAX)) {
+    unsigned cls = hak__size_class(n);
+    hak_tcache *c = &h->cache[cls];
+    uint32_t k = c->count;
+    if (HAK_LIKELY(k != 0)) {
+      void *p = c->slots[k - 1];
+      c->count = k - 1;
+      hak__word_store(p, 1, 0);
+      hak_track_alloc(p, n, hak__class_size[cls]);
+      return p;
+    }
+  }
+  return alloc_slow(h, n);
+}
+
+void *hak__alloc(hak_heap *h, size_t n) { return alloc_fast(h, n); }
+HAK_EXPORT void *hak_malloc(size_t n) { return alloc_fast(hak__heap(), n); }
+
+/* ---- validation shared by free, realloc, malloc_usable_size ------------
+ * Classify p and stop the program, with a fixed message naming the
+ * operation, when p is not a live block hakmem handed out. */
+typedef struct blk {
+  hak_region *r;
+  hak_slab   *s;      /* NULL for large */
+  size_t      usable;
+  int         cls;    /* -1 for large */
+} blk;
+
+static HAK_COLD HAK_NORETURN void freed_block(const char *op, void *p, int cls) {
+  const char *what = strcmp(op, "free") == 0 ? "double free of" : op;
+  const char *tail = strcmp(op, "free") == 0 ? "" : " of freed block";
+  if (cls < 0) hak__fatal("hakmem: %s%s %p (large)", what, tail, p);
+  hak__fatal("hakmem: %s%s %p (%s, class %d)", what, tail, p, hak__tier_name(cls), cls);
+}
+
+static blk validate(void *p, const char *op) {
+  blk b = { NULL, NULL, 0, -1 };
+  uintptr_t a = (uintptr_t)p;
+  b.r = hak__region_of(a);
+  if (b.r == NULL) {
+    if ((a & 15) != 0) hak__fatal("hakmem: %s of unaligned pointer %p (not from hakmem)", op, p);
+    hak__fatal("hakmem: %s of %p, which hakmem did not allocate", op, p);
+  }
+  if (b.r->kind == HAK_REGION_LARGE) {
+    hak_large *l = (hak_large *)b.r;
+    if (a != b.r->base) hak__fatal("hakmem: %s of interior pointer %p (large block %p)", op, p, (void *)b.r->base);
+    if (l->state != HAK_LARGE_LIVE) freed_block(op, p, -1);
+    b.usable = b.r->size;
+    return b;
+  }
+  if (b.r->owner == NULL) hak__fatal("hakmem: %s of %p in a released segment (double free?)", op, p);
+  b.s = hak__slab_of(b.r, a);
+  if (b.s->capacity == 0) hak__fatal("hakmem: %s of %p in an unused slab (double free?)", op, p);
+  b.cls = b.s->cls;
+  uintptr_t off = a - b.s->start;
+  uint32_t idx = hak__block_index(b.s, off);
+  if ((uintptr_t)idx * b.s->block_size != off) {
+    if ((a & 15) != 0) hak__fatal("hakmem: %s of unaligned pointer %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
+    hak__fatal("hakmem: %s of interior pointer %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
+  }
+  if (idx >= b.s->carved) hak__fatal("hakmem: %s of never-allocated block %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
+  if (hak__word_load(p, 1) == hak__free_key) freed_block(op, p, b.cls);
+  b.usable = b.s->block_size;
+  return b;
+}
+
+/* ---- free -------------------------------------------------------------- */
+static HAK_NOINLINE void free_slow(hak_heap *h, void *p) {
+  if (p == NULL) return;
+  blk b = validate(p, "free");
+  if (b.s == NULL) {
+    hak__large_free((hak_large *)b.r, p);
+    return;
+  }
+  hak_track_free(p, b.usable);
+  hak__word_store(p, 1, hak__free_key);
+  if (b.r->owner == h) {
+    hak_tcache *c = &h->cache[b.cls];
+    if (c->count >= c->cap) hak__cache_overflow(h, (unsigned)b.cls);
+    c->slots[c->count++] = p;
+  } else {
+    hak__remote_push(b.r->owner, p);
+  }
+}
+
+HAK_INLINE void free_fast(hak_heap *h, void *p) {
+  uintptr_t a = (uintptr_t)p;
+  hak_region *r = hak__region_of(a);
+  if (HAK_LIKELY(r != NULL && r->owner == h)) {
+    hak_slab *s = hak__slab_of(r, a);
+    uintptr_t off = a - s->start;
+    uint32_t idx = hak__block_index(s, off);
+    if (HAK_LIKELY(idx < s->carved && (uintptr_t)idx * s->block_size == off)) {
+      hak_tcache *c = &h->cache[s->cls];
+      if (HAK_LIKELY(c->count < c->cap && hak__word_load(p, 1) != h->free_key)) {
+        hak_track_free(p, s->block_size);
+        hak__word_store(p, 1, h->free_key);
+        c->slots[c->count++] = p;
+        return;
+      }
+    }
+  }
+  free_slow(h, p);
+}
+
+void hak__free(hak_heap *h, void *p) { free_fast(h, p); }
+HAK_EXPORT void hak_free(void *p) { free_fast(hak__heap(), p); }
+
+HAK_EXPORT void hak_free_sized(void *p, size_t size) {
+  (void)size;
+  free_fast(hak__heap(), p);
+}
+
+HAK_EXPORT void hak_free_aligned_sized(void *p, size_t alignment, size_t size) {
+  (void)alignment;
+  (void)size;
+  free_fast(hak__heap(), p);
+}
+
+HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
+  if (p == NULL) return 0;
+  return validate((void *)p, "malloc_usable_size").usable;
+}
+
+/* ---- calloc / realloc -------------------------------------------------- */
+void *hak__calloc(hak_heap *h, size_t nmemb, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(nmemb, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (n > HAK_MID_MAX) {
+    hak__ensure_init();
+    int zeroed;
+    void *p = hak__large_alloc(n, 0, &zeroed);
+    if (p == NULL) return NULL;
+    hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
+    if (!zeroed) memset(p, 0, n);
+    return p;
+  }
+  void *p = alloc_fast(h, n);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+HAK_EXPORT void *hak_calloc(size_t nmemb, size_t size) { return hak__calloc(hak__heap(), nmemb, size); }
+
+void *hak__realloc(hak_heap *h, void *p, size_t n) {
+  if (p == NULL) return alloc_fast(h, n);
+  if (n == 0) {   /* glibc: realloc(p, 0) frees p and returns NULL */
+    free_fast(h, p);
+    return NULL;
+  }
+  blk b = validate(p, "realloc");
+  /* Keep the block when the new size fits and does not waste more than
+   * half of it (tiny blocks of 64 B or less are always kept). */
+  if (n <= b.usable && (n >= b.usable / 2 || b.usable <= 64)) {
+    hak_track_resize(p, b.usable, n, b.usable);
+    return p;
+  }
+  void *q = alloc_fast(h, n);
+  if (q == NULL) return NULL;   /* errno is ENOMEM; p is untouched */
+  size_t keep = hak_track_readable(p, b.usable);
+  memcpy(q, p, keep < n ? keep : n);
+  free_fast(h, p);
+  return q;
+}
+
+HAK_EXPORT void *hak_realloc(void *p, size_t n) { return hak__realloc(hak__heap(), p, n); }
+
+HAK_EXPORT void *hak_reallocarray(void *p, size_t nmemb, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(nmemb, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return hak__realloc(hak__heap(), p, n);
+}
+
+/* ---- aligned allocation -------------------------------------------------
+ * Up to 64 KiB alignment for sizes up to HAK_MID_MAX, a size class whose
+ * block size is a multiple of the alignment is aligned for free: slabs
+ * start on 64 KiB / 256 KiB boundaries.  Beyond that a large block, whose
+ * mapping is aligned to max(2 MiB, alignment). */
+void *hak__alloc_aligned(hak_heap *h, size_t align, size_t n) {
+  if (align <= 16) return alloc_fast(h, n);
+  if (n <= HAK_MID_MAX && align <= HAK_MID_MAX) {
+    unsigned cls = hak__size_class(n);
+    while (hak__class_size[cls] % align != 0) cls++;
+    void *p = alloc_fast(h, hak__class_size[cls]);
+    if (p) hak_track_resize(p, hak__class_size[cls], n, hak__class_size[cls]);
+    return p;
+  }
+  hak__ensure_init();
+  int zeroed;
+  void *p = hak__large_alloc(n, align, &zeroed);
+  if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
+  return p;
+}
+
+static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+HAK_EXPORT int hak_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (!is_pow2(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
+  int saved = errno;
+  void *p = hak__alloc_aligned(hak__heap(), alignment, size);
+  if (p == NULL) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+HAK_EXPORT void *hak_aligned_alloc(size_t alignment, size_t size) {
+  if (!is_pow2(alignment)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return hak__alloc_aligned(hak__heap(), alignment, size);
+}
+
+/* glibc memalign: a non-power-of-two alignment is rounded up. */
+HAK_EXPORT void *hak_memalign(size_t alignment, size_t size) {
+  if (alignment > ((size_t)1 << (sizeof(size_t) * 8 - 2))) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (!is_pow2(alignment)) alignment = alignment ? (size_t)1 << (64 - __builtin_clzl(alignment)) : 16;
+  return hak__alloc_aligned(hak__heap(), alignment, size);
+}
+
+HAK_EXPORT void *hak_valloc(size_t size) { return hak__alloc_aligned(hak__heap(), HAK_PAGE, size); }
+
+HAK_EXPORT void *hak_pvalloc(size_t size) {
+  size_t rounded = (size + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1);
+  if (rounded < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return hak__alloc_aligned(hak__heap(), HAK_PAGE, rounded ? rounded : HAK_PAGE);
+}
+
+/* ---- malloc & co. under their libc names --------------------------------
+ * So libhakmem.so replaces the allocator of a whole process under
+ * LD_PRELOAD, and libhakmem.a when linked statically.  Aliases, not
+ * wrappers (an alias must live in the file defining its target): no extra
+ * call on the fast path.  -DHAK_NO_OVERRIDE leaves them out; the sanitizer
+ * and fuzzer builds need that because ASan owns malloc there. */
+#ifndef HAK_NO_OVERRIDE
+#define ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
+
+void  *malloc(size_t size) ALIAS(hak_malloc);
+void   free(void *p) ALIAS(hak_free);
+void  *calloc(size_t nmemb, size_t size) ALIAS(hak_calloc);
+void  *realloc(void *p, size_t size) ALIAS(hak_realloc);
+void  *reallocarray(void *p, size_t nmemb, size_t size) ALIAS(hak_reallocarray);
+int    posix_memalign(void **out, size_t alignment, size_t size) ALIAS(hak_posix_memalign);
+void  *aligned_alloc(size_t alignment, size_t size) ALIAS(hak_aligned_alloc);
+void  *memalign(size_t alignment, size_t size) ALIAS(hak_memalign);
+void  *valloc(size_t size) ALIAS(hak_valloc);
+void  *pvalloc(size_t size) ALIAS(hak_pvalloc);
+size_t malloc_usable_size(void *p) ALIAS(hak_malloc_usable_size);
+void   free_sized(void *p, size_t size) ALIAS(hak_free_sized);
+void   free_aligned_sized(void *p, size_t alignment, size_t size) ALIAS(hak_free_aligned_sized);
+/* glibc-internal names some programs and libraries call directly. */
+void  *__libc_malloc(size_t size) ALIAS(hak_malloc);
+void   __libc_free(void *p) ALIAS(hak_free);
+void  *__libc_calloc(size_t nmemb, size_t size) ALIAS(hak_calloc);
+void  *__libc_realloc(void *p, size_t size) ALIAS(hak_realloc);
+void  *__libc_memalign(size_t alignment, size_t size) ALIAS(hak_memalign);
+void   cfree(void *p) ALIAS(hak_free);
+#endif

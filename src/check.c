@@ -1,0 +1,310 @@
+/* The invariant checker, the block visitor and classification.
+ *
+ * hak_heap_check verifies, for one heap, every invariant written above the
+ * structs in types.h:
+ *   - each segment: descriptor magic and kind, owner, registered in the
+ *     address-space map over its whole range, on the right list (avail iff
+ *     it has an unused slab), free_slabs bits match the unused slabs;
+ *   - each slab: geometry (start, block size, capacity, reciprocal),
+ *     carved <= capacity, used <= carved, state consistent with the lists;
+ *   - disjointness: every carved block is in exactly one of {free list,
+ *     thread cache, remote queue, live}: each list entry must be a carved
+ *     block start of a slab of this heap (and of the cache's class) and may
+ *     be marked only once;
+ *   - counts: carved == used + |free list|, cached + remote <= used;
+ *   - the partial lists: doubly linked, only PARTIAL slabs of the class,
+ *     every PARTIAL slab on one.
+ * Marks live in a scratch mapping (one byte per block), never in the
+ * structures themselves, so checking does not change what it checks. */
+#include <string.h>
+#include "internal.h"
+
+enum { M_LIVE = 0, M_FREE = 1, M_CACHED = 2, M_REMOTE = 3 };
+#define MARKS_PER_SLAB 4096u   /* max blocks per slab: 64 KiB / 16 B */
+
+static hak_lock check_lock;
+static uint8_t *scratch;
+static size_t scratch_slabs;
+
+void hak__check_lock_all(void) { hak_lock_acquire(&check_lock); }
+void hak__check_unlock_all(int child) {
+  if (child) hak_lock_reset(&check_lock);
+  else hak_lock_release(&check_lock);
+}
+
+#define FAIL(...) do { hak__fmt(msg, len, __VA_ARGS__); return -1; } while (0)
+
+static int ensure_scratch(size_t slabs) {
+  if (slabs <= scratch_slabs) return 0;
+  size_t want = slabs < 64 ? 64 : slabs * 2;
+  uint8_t *p = hak__os_map(want * MARKS_PER_SLAB, HAK_PAGE);
+  if (p == NULL) return -1;
+  if (scratch) hak__os_unmap(scratch, scratch_slabs * MARKS_PER_SLAB);
+  scratch = p;
+  scratch_slabs = want;
+  return 0;
+}
+
+static uint8_t *marks_of(const hak_slab *s) { return scratch + (size_t)s->check_mark * MARKS_PER_SLAB; }
+
+static const char *mark_name(int m) {
+  return m == M_FREE ? "a slab free list" : m == M_CACHED ? "the thread cache" : "the remote queue";
+}
+
+/* Mark block b (found on list `mark`) after checking it is a carved block
+ * start of a slab of h; cls >= 0 also requires that class. */
+static int mark_block(hak_heap *h, void *b, int mark, int cls, char *msg, size_t len) {
+  hak_region *r = hak__region_of((uintptr_t)b);
+  if (r == NULL || r->kind == HAK_REGION_LARGE || r->owner != h)
+    FAIL("heap %u: %p on %s is not in a segment of this heap", h->id, b, mark_name(mark));
+  hak_slab *s = hak__slab_of(r, (uintptr_t)b);
+  if (s->capacity == 0) FAIL("heap %u: %p on %s is in an unused slab", h->id, b, mark_name(mark));
+  uintptr_t off = (uintptr_t)b - s->start;
+  uint32_t idx = hak__block_index(s, off);
+  if ((uintptr_t)idx * s->block_size != off || idx >= s->carved)
+    FAIL("heap %u: %p on %s is not a carved block start (slab %p, class %u)", h->id, b, mark_name(mark),
+         (void *)s->start, s->cls);
+  if (cls >= 0 && s->cls != cls)
+    FAIL("heap %u: %p in the thread cache of class %d belongs to a slab of class %u", h->id, b, cls, s->cls);
+  uint8_t *m = &marks_of(s)[idx];
+  if (*m != M_LIVE)
+    FAIL("heap %u: block %p is on %s and on %s at once", h->id, b, mark_name(*m), mark_name(mark));
+  *m = (uint8_t)mark;
+  return 0;
+}
+
+static int check_slab_geometry(hak_heap *h, hak_segment *seg, unsigned i, char *msg, size_t len) {
+  hak_slab *s = &seg->slabs[i];
+  int unused = (seg->free_slabs >> i) & 1;
+  if (unused) {
+    if (s->capacity || s->carved || s->used || s->free || s->state != HAK_SLAB_UNUSED)
+      FAIL("heap %u: slab %u of segment %p is marked unused but has state", h->id, i, (void *)seg->r.base);
+    return 0;
+  }
+  if (s->cls >= HAK_NCLASS || (s->cls < HAK_TINY_CLASSES) != (seg->r.kind == HAK_REGION_TINY))
+    FAIL("heap %u: slab %u of segment %p has class %u, wrong for the segment kind", h->id, i, (void *)seg->r.base, s->cls);
+  uint32_t bs = hak__class_size[s->cls];
+  if (s->start != seg->r.base + ((uintptr_t)i << seg->r.slab_shift) || s->block_size != bs ||
+      s->capacity != (((size_t)1 << seg->r.slab_shift) / bs) || s->recip != (((uint64_t)1 << 40) / bs) + 1)
+    FAIL("heap %u: slab %p (class %u) has corrupted geometry", h->id, (void *)s->start, s->cls);
+  if (s->carved > s->capacity || s->used > s->carved)
+    FAIL("heap %u: slab %p counts out of range: used %u carved %u capacity %u", h->id, (void *)s->start,
+         s->used, s->carved, s->capacity);
+  if (s->state != HAK_SLAB_PARTIAL && s->state != HAK_SLAB_FULL)
+    FAIL("heap %u: slab %p in use but in state %u", h->id, (void *)s->start, s->state);
+  if (s->state == HAK_SLAB_FULL && (s->free != NULL || s->carved != s->capacity))
+    FAIL("heap %u: slab %p is FULL but has free or uncarved blocks", h->id, (void *)s->start);
+  return 0;
+}
+
+/* Pass over the heap's segments and lists, leaving the marks in scratch.
+ * Caller holds check_lock. */
+static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) {
+  size_t nslabs = 0;
+  for (int k = 0; k < 2; k++)
+    for (int full = 0; full < 2; full++)
+      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) nslabs += r->nslabs;
+  if (ensure_scratch(nslabs) != 0) FAIL("checker: cannot map scratch memory");
+  uint32_t next_mark = 0;
+  *partial_slabs = 0;
+  for (int k = 0; k < 2; k++) {
+    for (int full = 0; full < 2; full++) {
+      size_t guard = 0;
+      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) {
+        hak_segment *seg = (hak_segment *)r;
+        if (++guard > (1u << 24)) FAIL("heap %u: segment list loops", h->id);
+        if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind != k + 1)
+          FAIL("heap %u: segment descriptor %p has a bad magic or kind", h->id, (void *)r);
+        if (r->owner != h) FAIL("heap %u: segment %p on its list is owned by another heap", h->id, (void *)r->base);
+        if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+          FAIL("heap %u: segment %p is not registered in the address-space map", h->id, (void *)r->base);
+        if (((size_t)r->nslabs << r->slab_shift) != r->size || r->nslabs > HAK_SEG_MAX_SLABS)
+          FAIL("heap %u: segment %p geometry: %u slabs of 2^%u for %lu bytes", h->id, (void *)r->base,
+               r->nslabs, r->slab_shift, (unsigned long)r->size);
+        uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
+        if ((seg->free_slabs & ~all) != 0 || (full ? seg->free_slabs != 0 : seg->free_slabs == 0) ||
+            seg->free_slabs == all)
+          FAIL("heap %u: segment %p on the %s list has free-slab bits %x", h->id, (void *)r->base,
+               full ? "full" : "avail", seg->free_slabs);
+        for (unsigned i = 0; i < r->nslabs; i++) {
+          if (check_slab_geometry(h, seg, i, msg, len) != 0) return -1;
+          hak_slab *s = &seg->slabs[i];
+          if ((seg->free_slabs >> i) & 1) continue;
+          s->check_mark = next_mark++;
+          memset(marks_of(s), M_LIVE, s->carved);
+          if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
+        }
+      }
+    }
+  }
+  /* Free lists. */
+  for (int k = 0; k < 2; k++)
+    for (int full = 0; full < 2; full++)
+      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+        for (unsigned i = 0; i < r->nslabs; i++) {
+          hak_slab *s = &((hak_segment *)r)->slabs[i];
+          if (s->capacity == 0) continue;
+          size_t n = 0;
+          for (void *b = s->free; b != NULL; b = (void *)hak__word_load(b, 0)) {
+            if (++n > s->capacity) FAIL("heap %u: free list of slab %p loops", h->id, (void *)s->start);
+            if (hak__region_of((uintptr_t)b) != r || hak__slab_of(r, (uintptr_t)b) != s)
+              FAIL("heap %u: free list of slab %p links to %p outside the slab", h->id, (void *)s->start, b);
+            if (mark_block(h, b, M_FREE, -1, msg, len) != 0) return -1;
+          }
+        }
+  /* Thread cache. */
+  for (unsigned cls = 0; cls < HAK_NCLASS; cls++) {
+    hak_tcache *c = &h->cache[cls];
+    if (c->cap < HAK_CACHE_MIN || c->cap > hak__class_cap_max[cls] || c->count > c->cap)
+      FAIL("heap %u: thread cache of class %u: count %u cap %u (max %u)", h->id, cls, c->count, c->cap,
+           hak__class_cap_max[cls]);
+    for (uint32_t i = 0; i < c->count; i++)
+      if (mark_block(h, c->slots[i], M_CACHED, (int)cls, msg, len) != 0) return -1;
+  }
+  /* Remote queue. */
+  size_t n = 0;
+  for (void *b = hak_atomic_ptr_load(&h->remote, HAK_ACQUIRE); b != NULL; b = (void *)hak__word_load(b, 0)) {
+    if (++n > nslabs * MARKS_PER_SLAB) FAIL("heap %u: remote queue loops", h->id);
+    if (mark_block(h, b, M_REMOTE, -1, msg, len) != 0) return -1;
+  }
+  return 0;
+}
+
+static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, size_t len) {
+  for (int k = 0; k < 2; k++)
+    for (int full = 0; full < 2; full++)
+      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+        for (unsigned i = 0; i < r->nslabs; i++) {
+          hak_slab *s = &((hak_segment *)r)->slabs[i];
+          if (s->capacity == 0) continue;
+          unsigned cnt[4] = { 0, 0, 0, 0 };
+          const uint8_t *m = marks_of(s);
+          for (unsigned b = 0; b < s->carved; b++) cnt[m[b]]++;
+          if (cnt[M_FREE] + s->used != s->carved)
+            FAIL("heap %u: slab %p (class %u): carved %u != used %u + free-list length %u", h->id,
+                 (void *)s->start, s->cls, s->carved, s->used, cnt[M_FREE]);
+          if (cnt[M_CACHED] + cnt[M_REMOTE] > s->used)
+            FAIL("heap %u: slab %p (class %u): %u cached + %u remote blocks exceed used %u", h->id,
+                 (void *)s->start, s->cls, cnt[M_CACHED], cnt[M_REMOTE], s->used);
+        }
+  size_t listed = 0;
+  for (unsigned cls = 0; cls < HAK_NCLASS; cls++) {
+    hak_slab *prev = NULL;
+    for (hak_slab *s = h->partial[cls]; s != NULL; prev = s, s = s->next) {
+      if (++listed > partial_slabs)
+        FAIL("heap %u: partial list of class %u holds more slabs than are PARTIAL (or loops)", h->id, cls);
+      hak_region *r = hak__region_of(s->start);
+      if (r == NULL || r->owner != h || r->kind == HAK_REGION_LARGE || hak__slab_of(r, s->start) != s)
+        FAIL("heap %u: partial list of class %u links to a slab not of this heap", h->id, cls);
+      if (s->state != HAK_SLAB_PARTIAL || s->cls != cls || s->prev != prev)
+        FAIL("heap %u: slab %p on the partial list of class %u has state %u class %u or a bad back link",
+             h->id, (void *)s->start, cls, s->state, s->cls);
+    }
+  }
+  if (listed != partial_slabs)
+    FAIL("heap %u: %lu PARTIAL slabs but %lu on partial lists", h->id, (unsigned long)partial_slabs,
+         (unsigned long)listed);
+  return 0;
+}
+
+static int heap_check_locked(hak_heap *h, char *msg, size_t len) {
+  size_t partial = 0;
+  if (h->state == HAK_HEAP_DEAD) return 0;
+  if (h->free_key != hak__free_key) FAIL("heap %u: free key corrupted", h->id);
+  if (mark_heap(h, msg, len, &partial) != 0) return -1;
+  return check_counts_and_lists(h, partial, msg, len);
+}
+
+HAK_EXPORT int hak_heap_check(hak_heap *h, char *msg, size_t len) {
+  char dummy[8];
+  if (msg == NULL) msg = dummy, len = sizeof dummy;
+  if (len) msg[0] = '\0';
+  if (h == NULL || h == &hak__empty_heap) return 0;
+  hak_lock_acquire(&check_lock);
+  int rc = heap_check_locked(h, msg, len);
+  hak_lock_release(&check_lock);
+  return rc;
+}
+
+typedef struct all_ctx { char *msg; size_t len; int rc; } all_ctx;
+static void check_one(hak_heap *h, void *arg) {
+  all_ctx *c = arg;
+  if (c->rc == 0) c->rc = heap_check_locked(h, c->msg, c->len);
+}
+
+HAK_EXPORT int hak_check_all(char *msg, size_t len) {
+  char dummy[8];
+  if (msg == NULL) msg = dummy, len = sizeof dummy;
+  if (len) msg[0] = '\0';
+  all_ctx c = { msg, len, 0 };
+  hak_lock_acquire(&check_lock);
+  hak__heaps_foreach(check_one, &c);
+  hak_lock_release(&check_lock);
+  if (c.rc == 0) c.rc = hak__large_check(msg, len);
+  if (c.rc == 0) c.rc = hak__segment_cache_check(msg, len);
+  return c.rc;
+}
+
+/* ---- visitor ----------------------------------------------------------- */
+HAK_EXPORT void hak_heap_visit(hak_heap *h, hak_visit_fn fn, void *arg) {
+  static const int state_of[4] = { HAK_BLOCK_LIVE, HAK_BLOCK_FREE, HAK_BLOCK_CACHED, HAK_BLOCK_REMOTE };
+  char msg[256];
+  size_t partial;
+  if (h == NULL || h == &hak__empty_heap) return;
+  hak_lock_acquire(&check_lock);
+  if (mark_heap(h, msg, sizeof msg, &partial) != 0) {
+    hak_lock_release(&check_lock);
+    hak__fatal("hakmem: hak_heap_visit on a corrupted heap: %s", msg);
+  }
+  for (int k = 0; k < 2; k++)
+    for (int full = 0; full < 2; full++)
+      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+        for (unsigned i = 0; i < r->nslabs; i++) {
+          hak_slab *s = &((hak_segment *)r)->slabs[i];
+          for (unsigned b = 0; b < s->capacity; b++)
+            fn(arg, (void *)(s->start + (uintptr_t)b * s->block_size), s->block_size, s->cls,
+               b < s->carved ? state_of[marks_of(s)[b]] : HAK_BLOCK_UNCARVED);
+        }
+  hak_lock_release(&check_lock);
+}
+
+/* ---- classification ---------------------------------------------------- */
+HAK_EXPORT int hak_classify(const void *p, hak_block_info *out) {
+  uintptr_t a = (uintptr_t)p;
+  hak_region *r = hak__region_of(a);
+  if (r == NULL) return 0;
+  if (r->kind == HAK_REGION_LARGE) {
+    *out = (hak_block_info){ (void *)r->base, r->size, HAK_TIER_LARGE, -1, NULL, a != r->base };
+    return 1;
+  }
+  if (r->owner == NULL) return 0;
+  hak_slab *s = hak__slab_of(r, a);
+  if (s->capacity == 0) return 0;
+  uint32_t idx = hak__block_index(s, a - s->start);
+  if (idx >= s->capacity) return 0;
+  uintptr_t block = s->start + (uintptr_t)idx * s->block_size;
+  *out = (hak_block_info){ (void *)block, s->block_size, s->cls < HAK_TINY_CLASSES ? HAK_TIER_TINY : HAK_TIER_MID,
+                           s->cls, r->owner, a != block };
+  return 1;
+}
+
+HAK_EXPORT int hak_block_state(const void *p) {
+  hak_block_info info;
+  if (!hak_classify(p, &info) || info.interior) return -1;
+  hak_region *r = hak__region_of((uintptr_t)p);
+  if (r->kind == HAK_REGION_LARGE) return hak__large_visit_state((const hak_large *)r);
+  hak_slab *s = hak__slab_of(r, (uintptr_t)p);
+  hak_heap *h = r->owner;
+  if ((uint32_t)hak__block_index(s, (uintptr_t)p - s->start) >= s->carved) return HAK_BLOCK_UNCARVED;
+  hak_tcache *c = &h->cache[s->cls];
+  for (uint32_t i = 0; i < c->count; i++)
+    if (c->slots[i] == p) return HAK_BLOCK_CACHED;
+  size_t guard = 0;
+  for (void *b = s->free; b != NULL && guard++ <= s->capacity; b = (void *)hak__word_load(b, 0))
+    if (b == p) return HAK_BLOCK_FREE;
+  guard = 0;
+  for (void *b = hak_atomic_ptr_load(&h->remote, HAK_ACQUIRE); b != NULL && guard++ < (1u << 26);
+       b = (void *)hak__word_load(b, 0))
+    if (b == p) return HAK_BLOCK_REMOTE;
+  return HAK_BLOCK_LIVE;
+}

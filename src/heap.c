@@ -1,0 +1,287 @@
+/* Heap lifecycle: initialisation, the thread binding, thread exit
+ * (abandon), adoption, destruction, and fork.
+ *
+ * A thread reaches its heap through one thread-local pointer (initial-exec
+ * TLS: no __tls_get_addr, which could allocate).  Before its first
+ * allocation a thread points at hak__empty_heap, whose caches are all empty
+ * with capacity 0, so the fast paths need no "initialised?" test: they fall
+ * into the slow path, which creates or adopts a real heap.
+ *
+ * Thread exit abandons the heap: its cache goes back to the slabs, empty
+ * segments go back, and the heap, with its remaining slabs, waits on the
+ * abandoned list.  Blocks other threads free later keep arriving on its
+ * remote queue (the heap object is never unmapped, so that is always safe);
+ * they are reclaimed when a new thread adopts the heap, or when any thread
+ * needs a new segment (hak__reclaim_abandoned).  So heaps, and memory, do
+ * not grow with thread churn.
+ *
+ * Lock order (fork's prepare handler takes them all in this order):
+ * check scratch -> heaps -> segment cache -> large/BigCache -> metadata. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include "internal.h"
+
+__thread hak_heap *hak__tls_heap __attribute__((tls_model("initial-exec"))) = &hak__empty_heap;
+static __thread int tls_exit_hook __attribute__((tls_model("initial-exec")));
+hak_heap hak__empty_heap;
+hak_atomic_u32 hak__init_state;
+
+static hak_lock heaps_lock;
+static hak_heap *all_heaps;
+static hak_heap *abandoned_head, *abandoned_tail;
+static hak_heap *dead_heaps;
+static uint32_t heap_ids;
+uintptr_t hak__free_key;
+static pthread_key_t exit_key;
+
+void hak__lock_wait(hak_lock *l) {
+  for (;;) {
+    while (hak_atomic_u32_load(l, HAK_RELAXED) != 0) sched_yield();
+    if (hak_atomic_u32_exchange(l, 1, HAK_ACQUIRE) == 0) return;
+  }
+}
+
+/* ---- fork ---------------------------------------------------------------
+ * prepare takes every global lock so no other thread holds one at fork;
+ * the child resets them (their holders do not exist there).  Heaps of the
+ * other threads stay owned in the child; their memory is simply unused. */
+static void fork_prepare(void) {
+  hak__check_lock_all();
+  hak_lock_acquire(&heaps_lock);
+  hak__segment_lock_all();
+  hak__large_lock_all();
+  hak__meta_lock_all();
+}
+static void fork_parent(void) {
+  hak__meta_unlock_all(0);
+  hak__large_unlock_all(0);
+  hak__segment_unlock_all(0);
+  hak_lock_release(&heaps_lock);
+  hak__check_unlock_all(0);
+}
+static void fork_child(void) {
+  hak__meta_unlock_all(1);
+  hak__large_unlock_all(1);
+  hak__segment_unlock_all(1);
+  hak_lock_reset(&heaps_lock);
+  hak__check_unlock_all(1);
+}
+
+static void thread_exit(void *unused) {
+  (void)unused;
+  tls_exit_hook = 0;
+  hak_heap *h = hak__tls_heap;
+  if (h != &hak__empty_heap) {
+    hak__tls_heap = &hak__empty_heap;
+    h->bound = 0;
+    hak_heap_abandon(h);
+  }
+}
+
+/* Initialisation in two phases.  Phase 1 (options, key) allocates nothing,
+ * so malloc called from anywhere inside it cannot recurse (HAKMEM.md bug 6).
+ * Phase 2 registers the thread-exit key and the fork handlers; glibc may
+ * call malloc from them, which is fine once the core is marked ready. */
+void hak__init_slow(void) {
+  uint32_t expected = 0;
+  if (hak_atomic_u32_cas(&hak__init_state, &expected, 1, HAK_ACQ_REL, HAK_ACQUIRE)) {
+    hak__options_init();
+    hak__free_key = hak__os_random();
+    hak_atomic_u32_store(&hak__init_state, 2, HAK_RELEASE);
+    pthread_key_create(&exit_key, thread_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    hak_atomic_u32_store(&hak__init_state, 3, HAK_RELEASE);
+    return;
+  }
+  while (hak_atomic_u32_load(&hak__init_state, HAK_ACQUIRE) < 2) sched_yield();
+}
+
+__attribute__((constructor)) static void init_at_load(void) { hak__ensure_init(); }
+
+/* ---- heap objects ------------------------------------------------------ */
+static size_t slots_offset(void) { return (sizeof(hak_heap) + 63) & ~(size_t)63; }
+
+static void heap_reset(hak_heap *h) {
+  char *slots = (char *)h + slots_offset();
+  for (unsigned cls = 0; cls < HAK_NCLASS; cls++) {
+    h->cache[cls].slots = (void **)slots;
+    h->cache[cls].count = 0;
+    h->cache[cls].cap = HAK_CACHE_MIN;
+    slots += hak__class_cap_max[cls] * sizeof(void *);
+  }
+  h->free_key = hak__free_key;
+  h->remote.v = NULL;
+  memset(h->partial, 0, sizeof h->partial);
+  memset(h->avail, 0, sizeof h->avail);
+  memset(h->full, 0, sizeof h->full);
+  memset(h->refill_since_overflow, 0, sizeof h->refill_since_overflow);
+  h->mid_chunks = 0;
+  h->state = HAK_HEAP_OWNED;
+  h->bound = 0;
+  h->next_list = NULL;
+}
+
+static hak_heap *heap_create(void) {
+  hak__ensure_init();
+  hak_lock_acquire(&heaps_lock);
+  hak_heap *h = dead_heaps;
+  if (h != NULL) dead_heaps = h->next_list;
+  hak_lock_release(&heaps_lock);
+  if (h == NULL) {
+    size_t slots = 0;
+    for (unsigned cls = 0; cls < HAK_NCLASS; cls++) slots += hak__class_cap_max[cls];
+    size_t size = (slots_offset() + slots * sizeof(void *) + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1);
+    h = hak__os_map(size, HAK_PAGE);
+    if (h == NULL) return NULL;
+    h->map_size = size;
+    hak_lock_acquire(&heaps_lock);
+    h->id = ++heap_ids;
+    h->next_all = all_heaps;
+    all_heaps = h;
+    hak_lock_release(&heaps_lock);
+  }
+  heap_reset(h);
+  HAK_COUNT(heaps, 1);
+  return h;
+}
+
+HAK_EXPORT hak_heap *hak_heap_new(void) {
+  hak_heap *h = heap_create();
+  if (h == NULL) errno = ENOMEM;
+  return h;
+}
+
+HAK_EXPORT unsigned hak_heap_id(const hak_heap *h) { return h->id; }
+
+HAK_EXPORT hak_heap *hak_heap_adopt(void) {
+  hak__ensure_init();
+  hak_lock_acquire(&heaps_lock);
+  hak_heap *h = abandoned_head;
+  if (h != NULL) {
+    abandoned_head = h->next_list;
+    if (abandoned_head == NULL) abandoned_tail = NULL;
+    h->next_list = NULL;
+    h->state = HAK_HEAP_OWNED;
+    hak_atomic_u64_sub(&hak__ctr.heaps_abandoned, 1, HAK_RELAXED);
+  }
+  hak_lock_release(&heaps_lock);
+  if (h != NULL) hak__drain(h);
+  return h;
+}
+
+HAK_EXPORT void hak_heap_abandon(hak_heap *h) {
+  hak__cache_flush_all(h);
+  hak__drain(h);
+  hak__release_empty_slabs(h);
+  hak_lock_acquire(&heaps_lock);
+  h->state = HAK_HEAP_ABANDONED;
+  h->next_list = NULL;
+  if (abandoned_tail) abandoned_tail->next_list = h;
+  else abandoned_head = h;
+  abandoned_tail = h;
+  hak_lock_release(&heaps_lock);
+  hak_atomic_u64_add(&hak__ctr.heaps_abandoned, 1, HAK_RELAXED);
+}
+
+/* Some thread needs memory: collect what was freed into abandoned heaps
+ * since they were abandoned, so their empty segments can be reused. */
+void hak__reclaim_abandoned(void) {
+  hak_lock_acquire(&heaps_lock);
+  for (hak_heap *h = abandoned_head; h != NULL; h = h->next_list) {
+    if (hak_atomic_ptr_load(&h->remote, HAK_RELAXED) == NULL) continue;
+    hak__drain(h);
+    hak__release_empty_slabs(h);
+  }
+  hak_lock_release(&heaps_lock);
+}
+
+HAK_EXPORT void hak_heap_destroy(hak_heap *h) {
+  if (h == NULL || h == &hak__empty_heap) return;
+  hak_lock_acquire(&heaps_lock);
+  if (h->state == HAK_HEAP_DEAD) {
+    hak_lock_release(&heaps_lock);
+    return;
+  }
+  if (h->state == HAK_HEAP_ABANDONED) {
+    hak_heap **pp = &abandoned_head, *prev = NULL;
+    while (*pp != h) { prev = *pp; pp = &(*pp)->next_list; }
+    *pp = h->next_list;
+    if (abandoned_tail == h) abandoned_tail = prev;
+    hak_atomic_u64_sub(&hak__ctr.heaps_abandoned, 1, HAK_RELAXED);
+  }
+  h->state = HAK_HEAP_DEAD;
+  hak_lock_release(&heaps_lock);
+  (void)hak_atomic_ptr_exchange(&h->remote, NULL, HAK_ACQUIRE);
+  for (unsigned cls = 0; cls < HAK_NCLASS; cls++) h->cache[cls].count = 0;
+  hak__segments_release_all(h);
+  heap_reset(h);
+  h->state = HAK_HEAP_DEAD;
+  hak_lock_acquire(&heaps_lock);
+  h->next_list = dead_heaps;
+  dead_heaps = h;
+  hak_lock_release(&heaps_lock);
+  hak_atomic_u64_sub(&hak__ctr.heaps, 1, HAK_RELAXED);
+}
+
+/* ---- thread binding ---------------------------------------------------- */
+hak_heap *hak__heap_for_thread(void) {
+  hak__ensure_init();
+  hak_heap *h = hak__tls_heap;
+  if (h == &hak__empty_heap) {
+    h = hak_heap_adopt();
+    if (h == NULL) h = heap_create();
+    if (h == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    h->bound = 1;
+    hak__tls_heap = h;
+  }
+  /* After phase 2 of init, make sure thread exit will abandon the heap.
+   * pthread_setspecific may allocate: the heap is already bound. */
+  if (!tls_exit_hook && hak_atomic_u32_load(&hak__init_state, HAK_ACQUIRE) == 3) {
+    tls_exit_hook = 1;
+    pthread_setspecific(exit_key, (void *)1);
+  }
+  return h;
+}
+
+HAK_EXPORT hak_heap *hak_heap_current(void) { return hak__heap_for_thread(); }
+
+HAK_EXPORT hak_heap *hak_heap_bind(hak_heap *h) {
+  hak_heap *prev = hak__tls_heap;
+  if (prev != &hak__empty_heap) prev->bound = 0;
+  hak__tls_heap = h ? h : &hak__empty_heap;
+  if (h) h->bound = 1;
+  return prev == &hak__empty_heap ? NULL : prev;
+}
+
+/* ---- iteration for the checker and debug reset ------------------------- */
+void hak__heaps_foreach(hak_heap_fn fn, void *arg) {
+  hak_lock_acquire(&heaps_lock);
+  for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
+    if (h->state != HAK_HEAP_DEAD) fn(h, arg);
+  hak_lock_release(&heaps_lock);
+}
+
+HAK_EXPORT void hak_debug_reset(void) {
+  for (;;) {
+    hak_heap *victim = NULL;
+    hak_lock_acquire(&heaps_lock);
+    for (hak_heap *h = all_heaps; h != NULL && victim == NULL; h = h->next_all)
+      if (h->state != HAK_HEAP_DEAD && !h->bound) victim = h;
+    hak_lock_release(&heaps_lock);
+    if (victim == NULL) break;
+    hak_heap_destroy(victim);
+  }
+  hak__large_release_all();
+  hak_trim();
+}
+
+HAK_EXPORT void hak_trim(void) {
+  hak__reclaim_abandoned();
+  hak__segment_cache_trim(0);
+  hak__bigcache_trim(0);
+}

@@ -1,0 +1,65 @@
+/* HAKMEM_* options: read once, at initialisation, into a struct that is
+ * then made read-only (it sits alone on its page), so nothing on any path
+ * can change them later and the fast paths never consult them.
+ * An invalid value gets one warning line and the default. */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include "internal.h"
+
+static union {
+  hak_options o;
+  char page[HAK_PAGE];
+} opt_page __attribute__((aligned(HAK_PAGE))) = { .o = {
+  .bigcache_bytes = (size_t)64 << 20,
+  .arena_init_bytes = (size_t)1 << 20,
+  .arena_max_bytes = (size_t)8 << 20,
+  .arena_levels = 4,
+  .segment_cache = 8,
+  .hugepages = 1,
+  .stats = 0,
+  .verbose = 0,
+} };
+
+const hak_options *hak__opt = &opt_page.o;
+
+/* Parse a decimal number in [lo, hi]; anything else keeps *out and warns. */
+static void read_num(const char *name, unsigned long lo, unsigned long hi, unsigned long *out) {
+  const char *s = getenv(name);
+  if (s == NULL) return;
+  unsigned long v = 0;
+  const char *c = s;
+  int ok = *c != '\0';
+  for (; *c && ok; c++) {
+    if (*c < '0' || *c > '9' || v > (hi - (unsigned long)(*c - '0')) / 10) ok = 0;
+    else v = v * 10 + (unsigned long)(*c - '0');
+  }
+  if (!ok || v < lo || v > hi) {
+    hak__warn("hakmem: ignoring %s=%s (expected a whole number from %lu to %lu); using %lu",
+              name, s, lo, hi, *out);
+    return;
+  }
+  *out = v;
+}
+
+static unsigned long pow2_floor(unsigned long v) {
+  return v ? 1ul << (63 - __builtin_clzl(v)) : 0;
+}
+
+void hak__options_init(void) {
+  hak_options *o = &opt_page.o;
+  unsigned long v;
+  v = o->bigcache_bytes >> 20;   read_num("HAKMEM_BIGCACHE_MB", 0, 1ul << 20, &v);   o->bigcache_bytes = v << 20;
+  v = o->arena_init_bytes >> 20; read_num("HAKMEM_POOL_TLS_ARENA_MB_INIT", 1, 8, &v); o->arena_init_bytes = pow2_floor(v) << 20;
+  v = o->arena_max_bytes >> 20;  read_num("HAKMEM_POOL_TLS_ARENA_MB_MAX", 1, 8, &v);  o->arena_max_bytes = pow2_floor(v) << 20;
+  v = o->arena_levels;           read_num("HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS", 1, 8, &v); o->arena_levels = (unsigned)v;
+  v = o->segment_cache;          read_num("HAKMEM_SEGMENT_CACHE", 0, 4096, &v);      o->segment_cache = (unsigned)v;
+  v = o->hugepages;              read_num("HAKMEM_HUGEPAGES", 0, 1, &v);             o->hugepages = (unsigned)v;
+  v = o->stats;                  read_num("HAKMEM_STATS", 0, 1, &v);                 o->stats = (unsigned)v;
+  v = o->verbose;                read_num("HAKMEM_VERBOSE", 0, 2, &v);               o->verbose = (unsigned)v;
+  if (o->arena_max_bytes < o->arena_init_bytes) {
+    hak__warn("hakmem: HAKMEM_POOL_TLS_ARENA_MB_MAX below _MB_INIT; using %lu MiB for both",
+              (unsigned long)(o->arena_init_bytes >> 20));
+    o->arena_max_bytes = o->arena_init_bytes;
+  }
+  mprotect(&opt_page, sizeof opt_page, PROT_READ);
+}

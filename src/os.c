@@ -1,0 +1,136 @@
+/* The only file that talks to the operating system about memory.
+ *
+ * Contract (repeated from internal.h): sizes are multiples of HAK_PAGE and
+ * > 0; alignments are powers of two >= HAK_PAGE.
+ *   hak__os_map(size, align)  zeroed RW memory aligned to align, or NULL
+ *                             with errno ENOMEM; never MAP_FIXED over
+ *                             anything.
+ *   hak__os_unmap(p, size)    gives the range back; 0 or -1.
+ *   hak__os_decommit(p, size) drops the pages (MADV_DONTNEED): they read as
+ *                             zero on next touch; the range stays mapped.
+ *   hak__os_hugepage(p, size) advice only (MADV_HUGEPAGE); failure harmless.
+ * Aligned mappings first try the address just after the previous one (one
+ * system call when the kernel honours the hint), else map size + align and
+ * trim both ends.
+ * Failure injection (HAK_CHECK_LEVEL >= 2): hak_os_fail_nth(k) makes the
+ * k-th map from now fail as if the kernel had refused. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "internal.h"
+
+static hak_atomic_u64 hint_addr;      /* next address to try for an aligned map */
+static hak_atomic_u64 fail_countdown; /* failure injection: 0 = off */
+
+HAK_EXPORT int hak_os_fail_nth(long k) {
+  if (HAK_CHECK_LEVEL < 2) return -1;
+  __atomic_store_n(&fail_countdown.v, (uint64_t)(k > 0 ? k : 0), HAK_RELAXED);
+  return 0;
+}
+
+static int injected_failure(void) {
+  if (HAK_CHECK_LEVEL < 2) return 0;
+  uint64_t c = hak_atomic_u64_load(&fail_countdown, HAK_RELAXED);
+  if (c == 0) return 0;
+  return hak_atomic_u64_sub(&fail_countdown, 1, HAK_RELAXED) == 1;
+}
+
+static void *raw_map(void *hint, size_t size) {
+  HAK_COUNT(os_map, 1);
+  void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static void raw_unmap(void *p, size_t size) {
+  HAK_COUNT(os_unmap, 1);
+  munmap(p, size);
+}
+
+void *hak__os_map(size_t size, size_t align) {
+  if (injected_failure()) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void *p = NULL;
+  uintptr_t hint = (uintptr_t)hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
+  if (hint != 0) {
+    hint = (hint + align - 1) & ~(uintptr_t)(align - 1);
+    p = raw_map((void *)hint, size);
+    if (p != NULL && ((uintptr_t)p & (align - 1)) != 0) {
+      raw_unmap(p, size);
+      p = NULL;
+    }
+  }
+  if (p == NULL) {
+    size_t over = size + align;
+    if (over < size) { errno = ENOMEM; return NULL; }
+    char *raw = raw_map(NULL, over);
+    if (raw == NULL) { errno = ENOMEM; return NULL; }
+    uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = a - (uintptr_t)raw, tail = over - head - size;
+    if (head) raw_unmap(raw, head);
+    if (tail) raw_unmap((char *)a + size, tail);
+    p = (void *)a;
+  }
+  hak_atomic_u64 *h = &hint_addr;
+  __atomic_store_n(&h->v, (uint64_t)((uintptr_t)p + size), HAK_RELAXED);
+  uint64_t now = hak_atomic_u64_add(&hak__ctr.mapped, size, HAK_RELAXED) + size;
+  hak_atomic_u64_max(&hak__ctr.peak_mapped, now);
+  return p;
+}
+
+int hak__os_unmap(void *p, size_t size) {
+  hak_atomic_u64_sub(&hak__ctr.mapped, size, HAK_RELAXED);
+  HAK_COUNT(os_unmap, 1);
+  return munmap(p, size);
+}
+
+int hak__os_decommit(void *p, size_t size) {
+  HAK_COUNT(os_decommit, 1);
+  return madvise(p, size, MADV_DONTNEED);
+}
+
+void hak__os_hugepage(void *p, size_t size) {
+#ifdef MADV_HUGEPAGE
+  HAK_COUNT(os_madvise, 1);
+  (void)madvise(p, size, MADV_HUGEPAGE);
+#else
+  (void)p; (void)size;
+#endif
+}
+
+/* Entropy without a system call that could fail or allocate: the kernel's
+ * AT_RANDOM bytes mixed with addresses ASLR placed. */
+uintptr_t hak__os_random(void) {
+  uintptr_t x = 0;
+  const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+  if (r) for (int i = 0; i < 8; i++) x = (x << 8) | r[i];
+  x ^= (uintptr_t)&x * 0x9e3779b97f4a7c15ull;
+  x ^= (uintptr_t)&hint_addr >> 7;
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 29;
+  return x | 1;   /* never 0: a zeroed word must not look like the key */
+}
+
+/* VmHWM from /proc/self/status with a stack buffer (no stdio, no malloc). */
+int hak__read_proc_status_vmhwm(unsigned long *kib) {
+  char buf[4096];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  for (char *p = buf; (p = strstr(p, "VmHWM:")) != NULL; p++) {
+    unsigned long v = 0;
+    for (p += 6; *p == ' ' || *p == '\t'; p++) {}
+    for (; *p >= '0' && *p <= '9'; p++) v = v * 10 + (unsigned long)(*p - '0');
+    *kib = v;
+    return 0;
+  }
+  return -1;
+}

@@ -1,0 +1,234 @@
+/* Segments (2 MiB, tiny classes) and mid chunks (1 -> 2 -> 4 -> 8 MiB per
+ * heap, mid classes): mapping, cutting into slabs, release, and the global
+ * cache of empty segments.
+ *
+ * A segment belongs to one heap while any of its slabs is in use; when the
+ * last slab is released the segment goes to the global cache (up to
+ * HAKMEM_SEGMENT_CACHE of them, still mapped, still registered with owner
+ * NULL so that a stale free is recognised) or back to the OS.  Memory of
+ * released slabs is not decommitted: on this kind of VM re-faulting a page
+ * costs far more than keeping it. */
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+
+static hak_lock cache_lock;
+static hak_region *cache_head;   /* empty segments, any kind */
+static unsigned cache_count;
+
+static void list_push(hak_region **head, hak_region *r) {
+  r->prev = NULL;
+  r->next = *head;
+  if (*head) (*head)->prev = r;
+  *head = r;
+}
+
+static void list_remove(hak_region **head, hak_region *r) {
+  if (r->prev) r->prev->next = r->next;
+  else *head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->next = r->prev = NULL;
+}
+
+static size_t mid_chunk_size(const hak_heap *h) {
+  unsigned level = h->mid_chunks < hak__opt->arena_levels ? h->mid_chunks : hak__opt->arena_levels - 1;
+  size_t size = hak__opt->arena_init_bytes << level;
+  if (size > hak__opt->arena_max_bytes) size = hak__opt->arena_max_bytes;
+  return size > HAK_MID_CHUNK_MAX ? HAK_MID_CHUNK_MAX : size;
+}
+
+/* Every slab unused: the state of a segment entering a heap or the cache. */
+static void reset_slabs(hak_segment *seg) {
+  memset(seg->slabs, 0, sizeof seg->slabs);
+  for (unsigned i = 0; i < HAK_SEG_MAX_SLABS; i++) seg->slabs[i].cls = HAK_CLS_NONE;
+  seg->free_slabs = seg->r.nslabs == 32 ? 0xffffffffu : (1u << seg->r.nslabs) - 1;
+}
+
+static hak_segment *cache_take(int kind) {
+  hak_lock_acquire(&cache_lock);
+  hak_region *r = cache_head;
+  while (r != NULL && r->kind != kind) r = r->next;
+  if (r != NULL) {
+    list_remove(&cache_head, r);
+    cache_count--;
+    hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+  }
+  hak_lock_release(&cache_lock);
+  return (hak_segment *)r;
+}
+
+static hak_segment *segment_map(int kind, size_t size) {
+  void *base = hak__os_map(size, HAK_GRANULE);
+  if (base == NULL) return NULL;
+  hak_segment *seg = hak__meta_segment_new();
+  if (seg == NULL) {
+    hak__os_unmap(base, size);
+    return NULL;
+  }
+  seg->r.base = (uintptr_t)base;
+  seg->r.size = size;
+  seg->r.kind = (uint8_t)kind;
+  seg->r.magic = HAK_REGION_MAGIC ^ (uint32_t)kind;
+  seg->r.slab_shift = kind == HAK_REGION_TINY ? HAK_TINY_SLAB_SHIFT : HAK_MID_SLAB_SHIFT;
+  seg->r.nslabs = (uint8_t)(size >> seg->r.slab_shift);
+  reset_slabs(seg);
+  if (hak__segmap_set(seg->r.base, size, &seg->r) != 0) {
+    hak__os_unmap(base, size);
+    hak__meta_segment_free(seg);
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (hak__opt->hugepages && size >= HAK_GRANULE) hak__os_hugepage(base, size);
+  return seg;
+}
+
+static void segment_unmap(hak_segment *seg) {
+  hak__segmap_clear(seg->r.base, seg->r.size);
+  hak__os_unmap((void *)seg->r.base, seg->r.size);
+  hak__meta_segment_free(seg);
+}
+
+/* A segment of the kind for heap h: from the cache, else from abandoned
+ * heaps' empty segments, else freshly mapped. */
+static hak_segment *segment_acquire(hak_heap *h, int kind) {
+  hak_segment *seg = cache_take(kind);
+  if (seg == NULL && hak_atomic_u64_load(&hak__ctr.heaps_abandoned, HAK_RELAXED) != 0) {
+    hak__reclaim_abandoned();
+    seg = cache_take(kind);
+  }
+  if (seg == NULL) {
+    seg = segment_map(kind, kind == HAK_REGION_TINY ? HAK_TINY_SEG_SIZE : mid_chunk_size(h));
+    if (seg == NULL) return NULL;
+    if (kind == HAK_REGION_MID) h->mid_chunks++;
+  } else {
+    reset_slabs(seg);
+  }
+  seg->r.owner = h;
+  list_push(&h->avail[kind - 1], &seg->r);
+  uint64_t n = hak_atomic_u64_add(&hak__ctr.segments, 1, HAK_RELAXED) + 1;
+  hak_atomic_u64_max(&hak__ctr.peak_segments, n);
+  return seg;
+}
+
+static void segment_release(hak_heap *h, hak_segment *seg) {
+  hak_region **list = seg->free_slabs == 0 ? &h->full[seg->r.kind - 1] : &h->avail[seg->r.kind - 1];
+  list_remove(list, &seg->r);
+  seg->r.owner = NULL;
+  reset_slabs(seg);
+  hak_atomic_u64_sub(&hak__ctr.segments, 1, HAK_RELAXED);
+  hak_lock_acquire(&cache_lock);
+  if (cache_count < hak__opt->segment_cache) {
+    list_push(&cache_head, &seg->r);
+    cache_count++;
+    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    seg = NULL;
+  }
+  hak_lock_release(&cache_lock);
+  if (seg != NULL) segment_unmap(seg);
+}
+
+hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls) {
+  int kind = cls < HAK_TINY_CLASSES ? HAK_REGION_TINY : HAK_REGION_MID;
+  hak_segment *seg = (hak_segment *)h->avail[kind - 1];
+  if (seg == NULL && (seg = segment_acquire(h, kind)) == NULL) return NULL;
+  unsigned i = (unsigned)__builtin_ctz(seg->free_slabs);
+  seg->free_slabs &= ~(1u << i);
+  if (seg->free_slabs == 0) {
+    list_remove(&h->avail[kind - 1], &seg->r);
+    list_push(&h->full[kind - 1], &seg->r);
+  }
+  /* Every field is written here: a reused slab must not keep anything of
+   * its previous class (HAKMEM.md bug 7: uninitialised slab metadata). */
+  hak_slab *s = &seg->slabs[i];
+  uint32_t bs = hak__class_size[cls];
+  s->start = seg->r.base + ((uintptr_t)i << seg->r.slab_shift);
+  s->block_size = bs;
+  s->recip = (((uint64_t)1 << 40) / bs) + 1;
+  s->capacity = (uint16_t)(((size_t)1 << seg->r.slab_shift) / bs);
+  s->carved = 0;
+  s->used = 0;
+  s->free = NULL;
+  s->cls = (uint8_t)cls;
+  s->state = HAK_SLAB_PARTIAL;
+  s->check_mark = 0;
+  s->prev = NULL;
+  s->next = h->partial[cls];
+  if (s->next) s->next->prev = s;
+  h->partial[cls] = s;
+  return s;
+}
+
+void hak__slab_release(hak_heap *h, hak_slab *s) {
+  hak_assert(s->used == 0 && s->state == HAK_SLAB_PARTIAL);
+  if (s->prev) s->prev->next = s->next;
+  else h->partial[s->cls] = s->next;
+  if (s->next) s->next->prev = s->prev;
+  hak_segment *seg = (hak_segment *)hak__region_of(s->start);
+  unsigned i = (unsigned)((s->start - seg->r.base) >> seg->r.slab_shift);
+  memset(s, 0, sizeof *s);
+  s->cls = HAK_CLS_NONE;
+  if (seg->free_slabs == 0) {
+    list_remove(&h->full[seg->r.kind - 1], &seg->r);
+    list_push(&h->avail[seg->r.kind - 1], &seg->r);
+  }
+  seg->free_slabs |= 1u << i;
+  uint32_t all = seg->r.nslabs == 32 ? 0xffffffffu : (1u << seg->r.nslabs) - 1;
+  if (seg->free_slabs == all) segment_release(h, seg);
+}
+
+/* Heap destroy: every segment goes, whatever its slabs hold. */
+void hak__segments_release_all(hak_heap *h) {
+  for (int k = 0; k < 2; k++) {
+    while (h->full[k] != NULL) {
+      hak_segment *seg = (hak_segment *)h->full[k];
+      list_remove(&h->full[k], &seg->r);
+      list_push(&h->avail[k], &seg->r);
+      seg->free_slabs = 1;   /* any non-zero value: it now sits on avail */
+    }
+    while (h->avail[k] != NULL) segment_release(h, (hak_segment *)h->avail[k]);
+  }
+  memset(h->partial, 0, sizeof h->partial);
+}
+
+void hak__segment_cache_trim(unsigned keep) {
+  for (;;) {
+    hak_lock_acquire(&cache_lock);
+    hak_region *r = cache_count > keep ? cache_head : NULL;
+    if (r != NULL) {
+      list_remove(&cache_head, r);
+      cache_count--;
+      hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    }
+    hak_lock_release(&cache_lock);
+    if (r == NULL) return;
+    segment_unmap((hak_segment *)r);
+  }
+}
+
+void hak__segment_lock_all(void) { hak_lock_acquire(&cache_lock); }
+void hak__segment_unlock_all(int child) {
+  if (child) hak_lock_reset(&cache_lock);
+  else hak_lock_release(&cache_lock);
+}
+
+int hak__segment_cache_check(char *msg, size_t len) {
+  int bad = 0;
+  unsigned n = 0;
+  hak_lock_acquire(&cache_lock);
+  for (hak_region *r = cache_head; r != NULL && !bad; r = r->next, n++) {
+    hak_segment *seg = (hak_segment *)r;
+    uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
+    if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || (r->kind != HAK_REGION_TINY && r->kind != HAK_REGION_MID))
+      bad = hak__fmt(msg, len, "segment cache: descriptor %p has a bad magic or kind", (void *)r) + 1;
+    else if (r->owner != NULL)
+      bad = hak__fmt(msg, len, "segment cache: segment %p still has an owner", (void *)r->base) + 1;
+    else if (seg->free_slabs != all)
+      bad = hak__fmt(msg, len, "segment cache: segment %p has slabs in use", (void *)r->base) + 1;
+    else if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+      bad = hak__fmt(msg, len, "segment cache: segment %p not registered in the address-space map", (void *)r->base) + 1;
+  }
+  if (!bad && n != cache_count)
+    bad = hak__fmt(msg, len, "segment cache: %u segments listed, count says %u", n, cache_count) + 1;
+  hak_lock_release(&cache_lock);
+  return bad ? -1 : 0;
+}

@@ -1,0 +1,125 @@
+/* Telling the bug-finding tools about block lifetimes.
+ *
+ * One set of hooks, mapped per build to ASan poisoning, MSan's
+ * "allocated memory is uninitialised", TSan happens-before edges and
+ * Valgrind client requests, and to nothing at all in release:
+ *   hak_track_alloc(p, req, usable)  block handed to the program: exactly
+ *                                    req bytes become addressable
+ *   hak_track_free(p, usable)        block taken back: nothing addressable
+ *   hak_track_resize(p, old, new)    in-place realloc
+ * The core itself reads and writes words of FREE blocks (free-list links,
+ * the double-free key).  It does so only through hak__word_load/store,
+ * which the sanitizers do not instrument, so the allocator can keep free
+ * blocks poisoned without reporting itself.
+ * Selection: ASan/MSan/TSan are detected from the compiler; Valgrind
+ * requests are compiled in with -DHAK_TRACK_VALGRIND=1.  -DHAK_NO_TRACK
+ * turns all of it off. */
+#ifndef HAK_TRACK_H
+#define HAK_TRACK_H
+
+#include "config.h"
+
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define HAK__ASAN 1
+#  endif
+#  if __has_feature(memory_sanitizer)
+#    define HAK__MSAN 1
+#  endif
+#  if __has_feature(thread_sanitizer)
+#    define HAK__TSAN 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define HAK__ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#  define HAK__TSAN 1
+#endif
+#ifdef HAK_NO_TRACK
+#  undef HAK__ASAN
+#  undef HAK__MSAN
+#  undef HAK__TSAN
+#  undef HAK_TRACK_VALGRIND
+#endif
+
+#ifdef HAK__ASAN
+#  include <sanitizer/asan_interface.h>
+#endif
+#ifdef HAK__MSAN
+#  include <sanitizer/msan_interface.h>
+#endif
+#ifdef HAK__TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#endif
+#if defined(HAK_TRACK_VALGRIND) && HAK_TRACK_VALGRIND
+#  include <valgrind/memcheck.h>
+#  define HAK__VG 1
+#endif
+
+#define HAK_NO_SANITIZE \
+  __attribute__((no_sanitize("address", "memory", "thread", "undefined"))) __attribute__((noinline))
+
+/* Word i of a block the allocator owns (free, cached or in a queue). */
+#if defined(HAK__ASAN) || defined(HAK__MSAN) || defined(HAK__TSAN) || defined(HAK__VG)
+uintptr_t hak__word_load(const void *block, int i);
+void      hak__word_store(void *block, int i, uintptr_t v);
+#else
+HAK_INLINE uintptr_t hak__word_load(const void *block, int i) { return ((const uintptr_t *)block)[i]; }
+HAK_INLINE void hak__word_store(void *block, int i, uintptr_t v) { ((uintptr_t *)block)[i] = v; }
+#endif
+
+HAK_INLINE void hak_track_alloc(void *p, size_t req, size_t usable) {
+  (void)p; (void)req; (void)usable;
+#ifdef HAK__ASAN
+  __asan_unpoison_memory_region(p, req);
+  if (usable > req) __asan_poison_memory_region((char *)p + req, usable - req);
+#endif
+#ifdef HAK__MSAN
+  __msan_allocated_memory(p, usable);
+#endif
+#ifdef HAK__TSAN
+  __tsan_acquire(p);
+#endif
+#ifdef HAK__VG
+  VALGRIND_MALLOCLIKE_BLOCK(p, req, 0, 0);
+#endif
+}
+
+HAK_INLINE void hak_track_free(void *p, size_t usable) {
+  (void)p; (void)usable;
+#ifdef HAK__TSAN
+  __tsan_release(p);
+#endif
+#ifdef HAK__ASAN
+  __asan_poison_memory_region(p, usable);
+#endif
+#ifdef HAK__VG
+  VALGRIND_FREELIKE_BLOCK(p, 0);
+#endif
+}
+
+HAK_INLINE void hak_track_resize(void *p, size_t old_req, size_t new_req, size_t usable) {
+  (void)p; (void)old_req; (void)new_req; (void)usable;
+#ifdef HAK__ASAN
+  __asan_poison_memory_region(p, usable);
+  __asan_unpoison_memory_region(p, new_req);
+#endif
+#ifdef HAK__VG
+  VALGRIND_RESIZEINPLACE_BLOCK(p, old_req, new_req, 0);
+#endif
+}
+
+/* Bytes of a live block the program may legitimately read, for realloc's
+ * copy: under ASan exactly the requested size, else the usable size. */
+HAK_INLINE size_t hak_track_readable(const void *p, size_t usable) {
+#ifdef HAK__ASAN
+  const void *bad = __asan_region_is_poisoned((void *)p, usable);
+  if (bad) return (size_t)((const char *)bad - (const char *)p);
+#endif
+  (void)p;
+  return usable;
+}
+
+#endif
