@@ -70,6 +70,15 @@ static inline uint64_t hak_atomic_u64_load(hak_atomic_u64 *a, int order) {
   HAK_ATOMIC_HOOK();
   return __atomic_load_n(&a->v, order);
 }
+static inline void hak_atomic_u64_store(hak_atomic_u64 *a, uint64_t x, int order) {
+  HAK_ATOMIC_HOOK();
+  __atomic_store_n(&a->v, x, order);
+}
+static inline int hak_atomic_u64_cas(hak_atomic_u64 *a, uint64_t *expected, uint64_t desired,
+                                     int success, int failure) {
+  HAK_ATOMIC_HOOK();
+  return __atomic_compare_exchange_n(&a->v, expected, desired, 1, success, failure);
+}
 static inline uint64_t hak_atomic_u64_add(hak_atomic_u64 *a, uint64_t x, int order) {
   HAK_ATOMIC_HOOK();
   return __atomic_fetch_add(&a->v, x, order);
@@ -81,10 +90,7 @@ static inline uint64_t hak_atomic_u64_sub(hak_atomic_u64 *a, uint64_t x, int ord
 /* Raise *a to at least x (peak tracking). */
 static inline void hak_atomic_u64_max(hak_atomic_u64 *a, uint64_t x) {
   uint64_t cur = hak_atomic_u64_load(a, HAK_RELAXED);
-  while (cur < x) {
-    HAK_ATOMIC_HOOK();
-    if (__atomic_compare_exchange_n(&a->v, &cur, x, 1, HAK_RELAXED, HAK_RELAXED)) break;
-  }
+  while (cur < x && !hak_atomic_u64_cas(a, &cur, x, HAK_RELAXED, HAK_RELAXED)) {}
 }
 
 /* Test-and-test-and-set spin lock for the few global slow-path structures.

@@ -88,6 +88,7 @@ void hak__init_slow(void) {
   uint32_t expected = 0;
   if (hak_atomic_u32_cas(&hak__init_state, &expected, 1, HAK_ACQ_REL, HAK_ACQUIRE)) {
     hak__options_init();
+    hak__stats_init();
     hak__free_key = hak__os_random();
     hak_atomic_u32_store(&hak__init_state, 2, HAK_RELEASE);
     pthread_key_create(&exit_key, thread_exit);

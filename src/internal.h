@@ -31,6 +31,7 @@ int   hak__os_decommit(void *p, size_t size);
 void  hak__os_hugepage(void *p, size_t size);
 uintptr_t hak__os_random(void);
 int   hak__read_proc_status_vmhwm(unsigned long *kib);   /* peak RSS, no allocation */
+int   hak__os_dup_stderr(void);
 
 /* ---- segmap.c ---------------------------------------------------------- */
 #define HAK_SEGMAP_TOP_BITS  14   /* 2^14 leaves x 2^13 granules x 2 MiB = 2^48 bytes */
@@ -89,6 +90,7 @@ typedef struct hak_options {
 } hak_options;
 extern const hak_options *hak__opt;
 void hak__options_init(void);
+void hak__stats_init(void);   /* after options: keep a report fd if HAKMEM_STATS */
 
 /* ---- stats.c ----------------------------------------------------------- */
 typedef struct hak_counters {

@@ -158,7 +158,7 @@ void hak__large_free(hak_large *l, void *p) {
       old->lru_next = evict;
       evict = old;
     }
-    __atomic_store_n(&hak__ctr.bigcache_bytes.v, cached_bytes, HAK_RELAXED);
+    hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
     l = NULL;
   }
   hak_lock_release(&large_lock);
@@ -178,7 +178,7 @@ void hak__bigcache_trim(size_t keep_bytes) {
       lru_remove(old);
       rlist_remove(&bucket[old->bucket], &old->r);
       cached_bytes -= old->r.size;
-      __atomic_store_n(&hak__ctr.bigcache_bytes.v, cached_bytes, HAK_RELAXED);
+      hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
     }
     hak_lock_release(&large_lock);
     if (old == NULL) return;

@@ -9,9 +9,8 @@
  *   hak__os_decommit(p, size) drops the pages (MADV_DONTNEED): they read as
  *                             zero on next touch; the range stays mapped.
  *   hak__os_hugepage(p, size) advice only (MADV_HUGEPAGE); failure harmless.
- * Aligned mappings first try the address just after the previous one (one
- * system call when the kernel honours the hint), else map size + align and
- * trim both ends.
+ * Aligned mappings first try a hint (see next_hint), else map size + align
+ * and trim both ends.
  * Failure injection (HAK_CHECK_LEVEL >= 2): hak_os_fail_nth(k) makes the
  * k-th map from now fail as if the kernel had refused. */
 #include <errno.h>
@@ -22,12 +21,12 @@
 #include <unistd.h>
 #include "internal.h"
 
-static hak_atomic_u64 hint_addr;      /* next address to try for an aligned map */
+static hak_atomic_u64 hint_addr;      /* next address to try for an aligned map (0: not chosen) */
 static hak_atomic_u64 fail_countdown; /* failure injection: 0 = off */
 
 HAK_EXPORT int hak_os_fail_nth(long k) {
   if (HAK_CHECK_LEVEL < 2) return -1;
-  __atomic_store_n(&fail_countdown.v, (uint64_t)(k > 0 ? k : 0), HAK_RELAXED);
+  hak_atomic_u64_store(&fail_countdown, (uint64_t)(k > 0 ? k : 0), HAK_RELAXED);
   return 0;
 }
 
@@ -49,20 +48,45 @@ static void raw_unmap(void *p, size_t size) {
   munmap(p, size);
 }
 
+/* Aligned mappings are hinted into an area of their own, 2 TiB up plus a
+ * random offset, far below where the kernel places mappings top-down, so
+ * the hint is normally free and one mmap suffices.  Sanitizers keep their
+ * shadow memory around there: under them, no hints. */
+#if defined(HAK__ASAN) || defined(HAK__MSAN) || defined(HAK__TSAN)
+#define USE_HINTS 0
+#else
+#define USE_HINTS 1
+#endif
+#define HINT_BASE ((uintptr_t)2 << 40)
+
+static uintptr_t next_hint(size_t size, size_t align) {
+  if (!USE_HINTS) return 0;
+  uint64_t cur = hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
+  for (;;) {
+    uintptr_t h = cur ? (uintptr_t)cur : HINT_BASE + (hak__os_random() & 0x3ff) * ((uintptr_t)1 << 30);
+    h = (h + align - 1) & ~(uintptr_t)(align - 1);
+    if (hak_atomic_u64_cas(&hint_addr, &cur, (uint64_t)(h + size), HAK_RELAXED, HAK_RELAXED))
+      return h;
+  }
+}
+
 void *hak__os_map(size_t size, size_t align) {
   if (injected_failure()) {
     errno = ENOMEM;
     return NULL;
   }
   void *p = NULL;
-  uintptr_t hint = (uintptr_t)hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
+  uintptr_t hint = align > HAK_PAGE ? next_hint(size, align) : 0;
   if (hint != 0) {
-    hint = (hint + align - 1) & ~(uintptr_t)(align - 1);
     p = raw_map((void *)hint, size);
     if (p != NULL && ((uintptr_t)p & (align - 1)) != 0) {
       raw_unmap(p, size);
       p = NULL;
     }
+  }
+  if (p == NULL && align <= HAK_PAGE) {
+    p = raw_map(NULL, size);
+    if (p == NULL) { errno = ENOMEM; return NULL; }
   }
   if (p == NULL) {
     size_t over = size + align;
@@ -75,8 +99,6 @@ void *hak__os_map(size_t size, size_t align) {
     if (tail) raw_unmap((char *)a + size, tail);
     p = (void *)a;
   }
-  hak_atomic_u64 *h = &hint_addr;
-  __atomic_store_n(&h->v, (uint64_t)((uintptr_t)p + size), HAK_RELAXED);
   uint64_t now = hak_atomic_u64_add(&hak__ctr.mapped, size, HAK_RELAXED) + size;
   hak_atomic_u64_max(&hak__ctr.peak_mapped, now);
   return p;
@@ -134,3 +156,7 @@ int hak__read_proc_status_vmhwm(unsigned long *kib) {
   }
   return -1;
 }
+
+/* A private copy of stderr for the exit report: programs such as coreutils
+ * close fd 2 before exit handlers run. */
+int hak__os_dup_stderr(void) { return fcntl(2, F_DUPFD_CLOEXEC, 3); }

@@ -45,7 +45,7 @@ HAK_EXPORT void hak_stats_print(int fd) {
       "hakmem stats: segments %lu (peak %lu, cached %lu), mapped %lu KiB (peak %lu KiB), "
       "peak rss %lu KiB\n"
       "hakmem stats: os calls: mmap %lu, munmap %lu, madvise %lu, decommit %lu\n"
-      "hakmem stats: tiny refills %lu, mid refills %lu, large allocs %lu (live %lu), "
+      "hakmem stats: tiny refills %lu, mid refills %lu, large maps %lu (mapped now %lu), "
       "bigcache hits %lu misses %lu (%lu KiB kept), remote frees drained %lu, heaps %lu (abandoned %lu)\n",
       (unsigned long)s.segments, (unsigned long)s.peak_segments, (unsigned long)s.segment_cache,
       (unsigned long)(s.mapped_bytes >> 10), (unsigned long)(s.peak_mapped_bytes >> 10), peak_rss_kib(),
@@ -57,6 +57,13 @@ HAK_EXPORT void hak_stats_print(int fd) {
   if (n > 0) hak__write_all(fd, buf, (size_t)n);
 }
 
+static int report_fd = -1;
+
+void hak__stats_init(void) {
+  if (hak__opt->stats) report_fd = hak__os_dup_stderr();
+}
+
 __attribute__((destructor)) static void stats_at_exit(void) {
-  if (hak_atomic_u32_load(&hak__init_state, HAK_ACQUIRE) >= 2 && hak__opt->stats) hak_stats_print(2);
+  if (hak_atomic_u32_load(&hak__init_state, HAK_ACQUIRE) >= 2 && hak__opt->stats)
+    hak_stats_print(report_fd >= 0 ? report_fd : 2);
 }
