@@ -209,7 +209,7 @@ static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, 
 
 static int heap_check_locked(hak_heap *h, char *msg, size_t len) {
   size_t partial = 0;
-  if (h->state == HAK_HEAP_DEAD) return 0;
+  if (h->state == HAK_HEAP_DEAD || h->state == HAK_HEAP_ORPHANED) return 0;
   if (h->free_key != hak__free_key) FAIL("heap %u: free key corrupted", h->id);
   if (mark_heap(h, msg, len, &partial) != 0) return -1;
   return check_counts_and_lists(h, partial, msg, len);

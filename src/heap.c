@@ -45,8 +45,8 @@ void hak__lock_wait(hak_lock *l) {
 
 /* ---- fork ---------------------------------------------------------------
  * prepare takes every global lock so no other thread holds one at fork;
- * the child resets them (their holders do not exist there).  Heaps of the
- * other threads stay owned in the child; their memory is simply unused. */
+ * the child resets them (their holders do not exist there).  Heaps bound
+ * to the other threads become ORPHANED in the child (see types.h). */
 static void fork_prepare(void) {
   hak__check_lock_all();
   hak_lock_acquire(&heaps_lock);
@@ -62,6 +62,8 @@ static void fork_parent(void) {
   hak__check_unlock_all(0);
 }
 static void fork_child(void) {
+  for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
+    if (h->state == HAK_HEAP_OWNED && h->bound && h != hak__tls_heap) h->state = HAK_HEAP_ORPHANED;
   hak__meta_unlock_all(1);
   hak__large_unlock_all(1);
   hak__segment_unlock_all(1);
@@ -263,7 +265,7 @@ HAK_EXPORT hak_heap *hak_heap_bind(hak_heap *h) {
 void hak__heaps_foreach(hak_heap_fn fn, void *arg) {
   hak_lock_acquire(&heaps_lock);
   for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
-    if (h->state != HAK_HEAP_DEAD) fn(h, arg);
+    if (h->state != HAK_HEAP_DEAD && h->state != HAK_HEAP_ORPHANED) fn(h, arg);
   hak_lock_release(&heaps_lock);
 }
 
@@ -272,7 +274,7 @@ HAK_EXPORT void hak_debug_reset(void) {
     hak_heap *victim = NULL;
     hak_lock_acquire(&heaps_lock);
     for (hak_heap *h = all_heaps; h != NULL && victim == NULL; h = h->next_all)
-      if (h->state != HAK_HEAP_DEAD && !h->bound) victim = h;
+      if (h->state != HAK_HEAP_DEAD && h->state != HAK_HEAP_ORPHANED && !h->bound) victim = h;
     hak_lock_release(&heaps_lock);
     if (victim == NULL) break;
     hak_heap_destroy(victim);

@@ -55,11 +55,17 @@ void hak__options_init(void) {
   v = o->segment_cache;          read_num("HAKMEM_SEGMENT_CACHE", 0, 4096, &v);      o->segment_cache = (unsigned)v;
   v = o->hugepages;              read_num("HAKMEM_HUGEPAGES", 0, 1, &v);             o->hugepages = (unsigned)v;
   v = o->stats;                  read_num("HAKMEM_STATS", 0, 1, &v);                 o->stats = (unsigned)v;
-  v = o->verbose;                read_num("HAKMEM_VERBOSE", 0, 2, &v);               o->verbose = (unsigned)v;
+  v = o->verbose;                read_num("HAKMEM_VERBOSE", 0, 1, &v);               o->verbose = (unsigned)v;
   if (o->arena_max_bytes < o->arena_init_bytes) {
     hak__warn("hakmem: HAKMEM_POOL_TLS_ARENA_MB_MAX below _MB_INIT; using %lu MiB for both",
               (unsigned long)(o->arena_init_bytes >> 20));
     o->arena_max_bytes = o->arena_init_bytes;
   }
+  if (o->verbose)
+    hak__warn("hakmem: options: bigcache %lu MiB, mid chunks %lu..%lu MiB in %u levels, "
+              "segment cache %u, hugepages %u, stats %u, verbose %u",
+              (unsigned long)(o->bigcache_bytes >> 20), (unsigned long)(o->arena_init_bytes >> 20),
+              (unsigned long)(o->arena_max_bytes >> 20), o->arena_levels, o->segment_cache, o->hugepages,
+              o->stats, o->verbose);
   mprotect(&opt_page, sizeof opt_page, PROT_READ);
 }

@@ -40,7 +40,11 @@ static int injected_failure(void) {
 static void *raw_map(void *hint, size_t size) {
   HAK_COUNT(os_map, 1);
   void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED) {
+    if (hak__opt->verbose) hak__warn("hakmem: mmap of %lu bytes failed (errno %d)", (unsigned long)size, errno);
+    return NULL;
+  }
+  return p;
 }
 
 static void raw_unmap(void *p, size_t size) {

@@ -98,7 +98,10 @@ typedef struct hak_tcache {
   uint32_t cap;
 } hak_tcache;
 
-enum hak_heap_state { HAK_HEAP_OWNED = 1, HAK_HEAP_ABANDONED = 2, HAK_HEAP_DEAD = 3 };
+/* ORPHANED: in a fork child, the heap of a thread that does not exist
+ * there; it may have been frozen mid-operation, so it is never used,
+ * adopted or checked again (frees into it just leak in the child). */
+enum hak_heap_state { HAK_HEAP_OWNED = 1, HAK_HEAP_ABANDONED = 2, HAK_HEAP_DEAD = 3, HAK_HEAP_ORPHANED = 4 };
 
 /* A heap: all allocation state of one (logical) thread.
  * The thread cache is the only layer in front of the slabs.  Remote frees
