@@ -34,8 +34,10 @@ void      hak_heap_abandon(hak_heap *h); /* what thread exit does: cached blocks
                                             remote frees are drained, empty segments are released, and the
                                             heap (with its remaining slabs) waits to be adopted */
 hak_heap *hak_heap_adopt(void);          /* take over an abandoned heap (oldest first); NULL if none */
-void      hak_heap_destroy(hak_heap *h); /* release everything the heap holds, including live blocks; the
-                                            heap object is recycled.  h must not be bound to any thread. */
+void      hak_heap_destroy(hak_heap *h); /* release every segment the heap holds, including its live tiny
+                                            and mid blocks; the heap object is recycled.  Large blocks are
+                                            not owned by heaps and stay until freed (hak_debug_reset frees
+                                            them).  h must not be bound to any thread. */
 unsigned  hak_heap_id(const hak_heap *h);/* small stable number, for reports */
 
 /* Operations performed "as" heap h (as if by the thread bound to h). */
@@ -50,8 +52,9 @@ void   hak_heap_collect(hak_heap *h);         /* drain, flush the thread cache b
 
 /* Trim global caches: empty segments kept for reuse and BigCache. */
 void   hak_trim(void);
-/* Destroy every heap except those bound to live threads' TLS and trim:
- * resets allocator state between fuzz inputs. Single-threaded use only. */
+/* Destroy every heap not bound to a thread, free every large block and
+ * trim: resets allocator state between fuzz inputs.  Single-threaded use
+ * only, and only where nothing else uses hakmem (HAK_NO_OVERRIDE builds). */
 void   hak_debug_reset(void);
 
 /* ---- checker ---------------------------------------------------------- */
@@ -113,7 +116,7 @@ typedef struct hak_stats {
   uint64_t mapped_bytes, peak_mapped_bytes;   /* bytes currently / at most mapped */
   uint64_t segments, peak_segments;           /* tiny segments + mid chunks live */
   uint64_t segment_cache;                     /* empty segments kept for reuse */
-  uint64_t large_live, large_allocs;          /* large blocks now / ever */
+  uint64_t large_live, large_allocs;          /* large mappings now (live or in BigCache) / ever made */
   uint64_t bigcache_hits, bigcache_misses, bigcache_bytes;
   uint64_t heaps, heaps_abandoned;
   uint64_t tiny_refills, mid_refills;         /* cache refills (slow path) */

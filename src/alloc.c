@@ -149,14 +149,18 @@ HAK_INLINE void free_fast(hak_heap *h, void *p) {
 void hak__free(hak_heap *h, void *p) { free_fast(h, p); }
 HAK_EXPORT void hak_free(void *p) { free_fast(hak__heap(), p); }
 
+/* C23 sized frees: the size must be the one requested.  Check builds
+ * verify it (it must fit the block); release trusts it. */
 HAK_EXPORT void hak_free_sized(void *p, size_t size) {
-  (void)size;
+  if (HAK_CHECK_LEVEL >= 1 && p != NULL && size > validate(p, "free_sized").usable)
+    hak__fatal("hakmem: free_sized of %p with size %lu larger than the block", p, (unsigned long)size);
   free_fast(hak__heap(), p);
 }
 
 HAK_EXPORT void hak_free_aligned_sized(void *p, size_t alignment, size_t size) {
-  (void)alignment;
-  (void)size;
+  if (HAK_CHECK_LEVEL >= 1 && p != NULL &&
+      (size > validate(p, "free_aligned_sized").usable || ((uintptr_t)p & (alignment - 1)) != 0))
+    hak__fatal("hakmem: free_aligned_sized of %p with a size or alignment it was not allocated with", p);
   free_fast(hak__heap(), p);
 }
 

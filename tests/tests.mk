@@ -1,0 +1,44 @@
+# tests/: unit tests (check build, static link) and LD_PRELOAD smoke test.
+#   make check-unit             every tests/unit/*.c against build/check/libhakmem.a
+#   make check-unit UNIT=api    one of them
+#   make check-smoke            tests/smoke.sh against build/release/
+# Each prints "PASS: <name>" / "FAIL: <name>" lines (see tests/check.sh).
+
+UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
+UNIT_NAMES  := $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
+UNIT        ?= $(UNIT_NAMES)
+TEST_CFLAGS := $(COMMON_CFLAGS) -O1 -g -fno-builtin -fno-omit-frame-pointer -Itests -Wno-missing-prototypes
+
+build/tests/unit build/tests/smoke:
+	@mkdir -p $@
+
+# Unit tests: hakmem's malloc/free/... come from the archive, before libc.
+build/tests/unit/%: tests/unit/%.c tests/t.h $(CORE_HDRS) build/check/libhakmem.a | build/tests/unit
+	$(CC) $(TEST_CFLAGS) $< -o $@ build/check/libhakmem.a -lpthread
+
+# Build each test separately so that one that does not compile is one FAIL,
+# and run each under a timeout: a crash or hang is reported by name.  A test
+# program exits 1 when it printed a FAIL line; any other status is a crash.
+.PHONY: check-unit check-smoke
+check-unit: build/check/libhakmem.a
+	@fail=0; \
+	for t in $(UNIT); do \
+	  if ! $(MAKE) -s --no-print-directory build/tests/unit/$$t; then \
+	    echo "FAIL: $$t (does not build)"; fail=1; continue; fi; \
+	  timeout -k 5 180 ./build/tests/unit/$$t; rc=$$?; \
+	  if [ $$rc -eq 1 ]; then fail=1; \
+	  elif [ $$rc -ne 0 ]; then echo "FAIL: $$t (crashed or timed out: exit $$rc)"; fail=1; fi; \
+	done; exit $$fail
+
+# Smoke: real programs under LD_PRELOAD of the release .so, and one program
+# linked against the release archive (smoke.sh builds these two itself so a
+# build error is one FAIL line).
+build/tests/smoke/mt_dyn: tests/smoke_mt.c | build/tests/smoke
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ -lpthread
+build/tests/smoke/mt_static: tests/smoke_mt.c build/release/libhakmem.a | build/tests/smoke
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra $< -o $@ build/release/libhakmem.a -lpthread
+
+check-smoke: build/release/libhakmem.so build/release/libhakmem.a
+	@./tests/smoke.sh
+
+CHECK_SUITES += check-unit check-smoke

@@ -1,0 +1,144 @@
+/* Environment options: the program re-executes itself ("child" argument)
+ * with a chosen environment, since options are read once at start. */
+#define T_SUITE "options"
+#include "t.h"
+
+static char self[4096];
+
+static int child_main(void) {
+  /* a little of every tier, so the stats have something to say */
+  void *p[100];
+  for (int i = 0; i < 100; i++) { p[i] = malloc((size_t)i * 1500 + (i % 10 == 0 ? 200000 : 0)); memset(p[i], 1, 8); }
+  for (int i = 0; i < 100; i++) free(p[i]);
+  char *s = malloc(16);
+  strcpy(s, "child-ok");
+  t_say("%s\n", s);
+  free(s);
+  return 0;
+}
+
+/* Report what the options did, for the parent to compare. */
+static int child_report(void) {
+  void *p = malloc(1 << 20);
+  memset(p, 1, 4096);
+  free(p);
+  hak_heap *h = hak_heap_new();
+  for (int i = 0; i < 20000; i++) hak_heap_malloc(h, 100);
+  hak_heap_destroy(h);
+  hak_stats s;
+  hak_stats_get(&s);
+  t_say("bigcache_bytes=%llu segment_cache=%llu\n", (unsigned long long)s.bigcache_bytes,
+        (unsigned long long)s.segment_cache);
+  return 0;
+}
+
+typedef struct { const char *env[4]; const char *mode; } envspec;
+
+static void exec_child(void *arg) {
+  envspec *e = arg;
+  char *argv[] = {self, (char *)(e->mode ? e->mode : "child"), NULL};
+  static char *envp[8];
+  int k = 0;
+  for (int i = 0; i < 4 && e->env[i]; i++) envp[k++] = (char *)e->env[i];
+  envp[k] = NULL;
+  execve(self, argv, envp);
+  _exit(127);
+}
+
+static char out[65536], err[65536];
+
+static int run_mode(const char *mode, const char *e0, const char *e1) {
+  envspec e = {{e0, e1, NULL, NULL}, mode};
+  out[0] = err[0] = 0;
+  return t_child(exec_child, &e, 20, out, sizeof out, err, sizeof err);
+}
+static int run_with(const char *e0, const char *e1) { return run_mode(NULL, e0, e1); }
+
+static unsigned long long field(const char *name) {
+  const char *p = strstr(out, name);
+  return p ? strtoull(p + strlen(name), NULL, 10) : ~0ull;
+}
+
+/* HAKMEM_BIGCACHE_MB and HAKMEM_SEGMENT_CACHE take effect. */
+static void t_options_take_effect(void) {
+  int st = run_mode("report", NULL, NULL);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  unsigned long long bc = field("bigcache_bytes="), sc = field("segment_cache=");
+  t_say("  default: %s", out);
+  CHECK(bc >= (1u << 20) && bc != ~0ull);
+  CHECK(sc > 0 && sc != ~0ull);
+  st = run_mode("report", "HAKMEM_BIGCACHE_MB=0", "HAKMEM_SEGMENT_CACHE=0");
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  t_say("  BIGCACHE_MB=0 SEGMENT_CACHE=0: %s", out);
+  CHECK(field("bigcache_bytes=") == 0);
+  CHECK(field("segment_cache=") == 0);
+  CHECK(err[0] == 0);
+}
+
+static void show_err(void) {
+  const char *l = err;
+  for (int i = 0; l && *l && i < 12; i++) {
+    const char *e = strchr(l, '\n');
+    int n = e ? (int)(e - l) : (int)strlen(l);
+    t_say("    stderr| %.*s\n", n, l);
+    l = e ? e + 1 : NULL;
+  }
+}
+
+static void t_default_is_silent(void) {
+  int st = run_with(NULL, NULL);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(strstr(out, "child-ok") != NULL);
+  CHECKF(err[0] == 0, "unexpected stderr without options");
+  if (err[0]) show_err();
+}
+
+static void t_stats_at_exit(void) {
+  int st = run_with("HAKMEM_STATS=1", NULL);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(strstr(out, "child-ok") != NULL);
+  CHECKF(t_has_line(err, "hakmem", NULL), "no hakmem stats line on stderr");
+  show_err();
+}
+
+static void t_invalid_value_warns(void) {
+  static const char *bad[] = {"HAKMEM_BIGCACHE_MB=banana", "HAKMEM_BIGCACHE_MB=-3",
+                              "HAKMEM_BIGCACHE_MB=12abc", "HAKMEM_STATS=yes please"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int st = run_with(bad[i], NULL);
+    char why[128];
+    t_describe_status(st, why, sizeof why);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child %s", bad[i], why);
+    CHECKF(strstr(out, "child-ok") != NULL, "%s: program did not run", bad[i]);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(strchr(bad[i], '=') - bad[i]), bad[i]);
+    CHECKF(t_has_line(err, "hakmem: ", name), "%s: no warning line naming %s", bad[i], name);
+    if (i == 0) show_err();
+  }
+}
+
+static void t_valid_values_accepted(void) {
+  static const char *ok[] = {"HAKMEM_BIGCACHE_MB=0", "HAKMEM_BIGCACHE_MB=64", "HAKMEM_STATS=0"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    int st = run_with(ok[i], NULL);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strstr(out, "child-ok") != NULL);
+    CHECKF(!t_has_line(err, "hakmem", NULL), "%s produced output", ok[i]);
+    if (err[0]) show_err();
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "child") == 0) return child_main();
+  if (argc > 1 && strcmp(argv[1], "report") == 0) return child_report();
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) { t_say("FAIL: options/readlink\n"); return 1; }
+  self[n] = 0;
+  t_init(120);
+  T_RUN(t_default_is_silent);
+  T_RUN(t_stats_at_exit);
+  T_RUN(t_invalid_value_warns);
+  T_RUN(t_valid_values_accepted);
+  T_RUN(t_options_take_effect);
+  return t_done();
+}
