@@ -36,6 +36,8 @@ CHECK_CFLAGS   := -O1 -g -DHAK_CHECK_LEVEL=2 -fno-omit-frame-pointer
 $(eval $(call core_variant,release,$(CC),$(RELEASE_CFLAGS)))
 $(eval $(call core_variant,check,$(CC),$(CHECK_CFLAGS)))
 $(eval $(call core_variant,clang-release,$(CLANG),$(RELEASE_CFLAGS)))
+# Release without the always-on misuse checks: only to measure their cost.
+$(eval $(call core_variant,release-noharden,$(CC),$(RELEASE_CFLAGS) -DHAK_HARDEN=0))
 
 .PHONY: all release check-lib deps check campaign clean
 all: release

@@ -35,7 +35,7 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   unsigned cls = hak__size_class(n);
   void *p = hak__refill_pop(h, cls);
   if (p == NULL) return NULL;
-  hak__word_store(p, 1, 0);
+  if (HAK_HARDEN) hak__word_store(p, 1, 0);
   hak_track_alloc(p, n, hak__class_size[cls]);
   return p;
 }
@@ -48,7 +48,7 @@ HAK_INLINE void *alloc_fast(hak_heap *h, size_t n) {
     if (HAK_LIKELY(k != 0)) {
       void *p = c->slots[k - 1];
       c->count = k - 1;
-      hak__word_store(p, 1, 0);
+      if (HAK_HARDEN) hak__word_store(p, 1, 0);
       hak_track_alloc(p, n, hak__class_size[cls]);
       return p;
     }
@@ -102,7 +102,7 @@ static blk validate(void *p, const char *op) {
     hak__fatal("hakmem: %s of interior pointer %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
   }
   if (idx >= b.s->carved) hak__fatal("hakmem: %s of never-allocated block %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
-  if (hak__word_load(p, 1) == hak__free_key) freed_block(op, p, b.cls);
+  if (HAK_HARDEN && hak__word_load(p, 1) == hak__free_key) freed_block(op, p, b.cls);
   b.usable = b.s->block_size;
   return b;
 }
@@ -116,7 +116,7 @@ static HAK_NOINLINE void free_slow(hak_heap *h, void *p) {
     return;
   }
   hak_track_free(p, b.usable);
-  hak__word_store(p, 1, hak__free_key);
+  if (HAK_HARDEN) hak__word_store(p, 1, hak__free_key);
   if (b.r->owner == h) {
     hak_tcache *c = &h->cache[b.cls];
     if (c->count >= c->cap) hak__cache_overflow(h, (unsigned)b.cls);
@@ -135,9 +135,9 @@ HAK_INLINE void free_fast(hak_heap *h, void *p) {
     uint32_t idx = hak__block_index(s, off);
     if (HAK_LIKELY(idx < s->carved && (uintptr_t)idx * s->block_size == off)) {
       hak_tcache *c = &h->cache[s->cls];
-      if (HAK_LIKELY(c->count < c->cap && hak__word_load(p, 1) != h->free_key)) {
+      if (HAK_LIKELY(c->count < c->cap && (!HAK_HARDEN || hak__word_load(p, 1) != h->free_key))) {
         hak_track_free(p, s->block_size);
-        hak__word_store(p, 1, h->free_key);
+        if (HAK_HARDEN) hak__word_store(p, 1, h->free_key);
         c->slots[c->count++] = p;
         return;
       }

@@ -18,6 +18,13 @@
 #define HAK_CHECK_LEVEL 0
 #endif
 
+/* HAK_HARDEN 1 (default, every build): misuse checks that stay on in
+ * release: the double-free key on the fast paths and encoded (safe-linked)
+ * free-list links.  0 exists only to measure what they cost (bench/). */
+#ifndef HAK_HARDEN
+#define HAK_HARDEN 1
+#endif
+
 #define HAK_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HAK_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define HAK_NOINLINE    __attribute__((noinline))

@@ -34,6 +34,7 @@ static hak_heap *abandoned_head, *abandoned_tail;
 static hak_heap *dead_heaps;
 static uint32_t heap_ids;
 uintptr_t hak__free_key;
+uintptr_t hak__link_key;
 static pthread_key_t exit_key;
 
 void hak__lock_wait(hak_lock *l) {
@@ -92,6 +93,7 @@ void hak__init_slow(void) {
     hak__options_init();
     hak__stats_init();
     hak__free_key = hak__os_random();
+    hak__link_key = hak__os_random();
     hak_atomic_u32_store(&hak__init_state, 2, HAK_RELEASE);
     pthread_key_create(&exit_key, thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);

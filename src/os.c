@@ -129,11 +129,13 @@ void hak__os_hugepage(void *p, size_t size) {
 }
 
 /* Entropy without a system call that could fail or allocate: the kernel's
- * AT_RANDOM bytes mixed with addresses ASLR placed. */
+ * AT_RANDOM bytes mixed with addresses ASLR placed and a call counter, so
+ * successive calls differ. */
 uintptr_t hak__os_random(void) {
-  uintptr_t x = 0;
+  static hak_atomic_u64 calls;
+  uintptr_t x = hak_atomic_u64_add(&calls, 1, HAK_RELAXED) * 0xd1b54a32d192ed03ull;
   const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
-  if (r) for (int i = 0; i < 8; i++) x = (x << 8) | r[i];
+  if (r) for (int i = 0; i < 8; i++) x ^= (uintptr_t)r[i] << (8 * i);
   x ^= (uintptr_t)&x * 0x9e3779b97f4a7c15ull;
   x ^= (uintptr_t)&hint_addr >> 7;
   x ^= x >> 31;

@@ -4,7 +4,7 @@
 #include "internal.h"
 
 #if defined(HAK__ASAN) || defined(HAK__MSAN) || defined(HAK__TSAN) || defined(HAK__VG)
-HAK_NO_SANITIZE uintptr_t hak__word_load(const void *block, int i) {
+HAK_NO_SANITIZE uintptr_t hak__word_load_raw(const void *block, int i) {
   uintptr_t v;
 #ifdef HAK__VG
   VALGRIND_DISABLE_ERROR_REPORTING;
@@ -16,7 +16,7 @@ HAK_NO_SANITIZE uintptr_t hak__word_load(const void *block, int i) {
   return v;
 }
 
-HAK_NO_SANITIZE void hak__word_store(void *block, int i, uintptr_t v) {
+HAK_NO_SANITIZE void hak__word_store_raw(void *block, int i, uintptr_t v) {
 #ifdef HAK__VG
   VALGRIND_DISABLE_ERROR_REPORTING;
 #endif

@@ -61,14 +61,31 @@ void __tsan_release(void *addr);
 #define HAK_NO_SANITIZE \
   __attribute__((no_sanitize("address", "memory", "thread", "undefined"))) __attribute__((noinline))
 
-/* Word i of a block the allocator owns (free, cached or in a queue). */
+/* Word i of a block the allocator owns (free, cached or in a queue).
+ * Word 0 is the block's list link (slab free list or remote queue) and is
+ * stored encoded, safe-linking style: xor'ed with the block's own address
+ * shifted right by 12 and a per-process secret.  A use-after-free write or
+ * an overflow that plants a pointer (or zero) there decodes to garbage,
+ * which the pop/drain validation rejects with a message instead of
+ * handing out memory that is not a free block.  Word 1 holds the
+ * double-free key (alloc.c). */
+extern uintptr_t hak__link_key;
+HAK_INLINE uintptr_t hak__link_mask(const void *block, int i) {
+  return (HAK_HARDEN && i == 0) ? (((uintptr_t)block >> 12) ^ hak__link_key) : 0;
+}
 #if defined(HAK__ASAN) || defined(HAK__MSAN) || defined(HAK__TSAN) || defined(HAK__VG)
-uintptr_t hak__word_load(const void *block, int i);
-void      hak__word_store(void *block, int i, uintptr_t v);
+uintptr_t hak__word_load_raw(const void *block, int i);
+void      hak__word_store_raw(void *block, int i, uintptr_t v);
 #else
-HAK_INLINE uintptr_t hak__word_load(const void *block, int i) { return ((const uintptr_t *)block)[i]; }
-HAK_INLINE void hak__word_store(void *block, int i, uintptr_t v) { ((uintptr_t *)block)[i] = v; }
+HAK_INLINE uintptr_t hak__word_load_raw(const void *block, int i) { return ((const uintptr_t *)block)[i]; }
+HAK_INLINE void hak__word_store_raw(void *block, int i, uintptr_t v) { ((uintptr_t *)block)[i] = v; }
 #endif
+HAK_INLINE uintptr_t hak__word_load(const void *block, int i) {
+  return hak__word_load_raw(block, i) ^ hak__link_mask(block, i);
+}
+HAK_INLINE void hak__word_store(void *block, int i, uintptr_t v) {
+  hak__word_store_raw(block, i, v ^ hak__link_mask(block, i));
+}
 
 HAK_INLINE void hak_track_alloc(void *p, size_t req, size_t usable) {
   (void)p; (void)req; (void)usable;
