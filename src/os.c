@@ -111,6 +111,7 @@ void *hak__os_map(size_t size, size_t align) {
 int hak__os_unmap(void *p, size_t size) {
   hak_atomic_u64_sub(&hak__ctr.mapped, size, HAK_RELAXED);
   HAK_COUNT(os_unmap, 1);
+  hak_track_unmapped(p, size);
   return munmap(p, size);
 }
 

@@ -128,6 +128,16 @@ HAK_INLINE void hak_track_resize(void *p, size_t old_req, size_t new_req, size_t
 #endif
 }
 
+/* A range goes back to the OS.  ASan's shadow outlives the mapping: clear
+ * it, or whatever is mapped there next (ours or the program's) inherits
+ * the poison of the blocks that used to live there. */
+HAK_INLINE void hak_track_unmapped(void *p, size_t size) {
+  (void)p; (void)size;
+#ifdef HAK__ASAN
+  __asan_unpoison_memory_region(p, size);
+#endif
+}
+
 /* Bytes of a live block the program may legitimately read, for realloc's
  * copy: under ASan exactly the requested size, else the usable size. */
 HAK_INLINE size_t hak_track_readable(const void *p, size_t usable) {
