@@ -53,7 +53,8 @@ void   hak_heap_collect(hak_heap *h);         /* drain, flush the thread cache b
 /* Trim global caches: empty segments kept for reuse and BigCache. */
 void   hak_trim(void);
 /* Destroy every heap not bound to a thread, free every large block and
- * trim: resets allocator state between fuzz inputs.  Single-threaded use
+ * empty BigCache: resets allocator state between fuzz inputs.  Empty
+ * segments stay in the segment cache (hak_trim gives them back).  Single-threaded use
  * only, and only where nothing else uses hakmem (HAK_NO_OVERRIDE builds). */
 void   hak_debug_reset(void);
 

@@ -23,17 +23,36 @@
 #include "internal.h"
 
 /* ---- malloc ------------------------------------------------------------ */
+/* The OS refused a mapping (a real limit such as ulimit -v, or injection):
+ * give back what this heap and the global caches hold (cached blocks,
+ * empty slabs and segments, BigCache), so that memory freed in one tier
+ * can serve another.  Returns 1 when something was unmapped: the caller
+ * then retries once; otherwise NULL + ENOMEM stands.  Cold: failures only. */
+static HAK_COLD int release_for_retry(hak_heap *h) {
+  uint64_t before = hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED);
+  if (h != &hak__empty_heap) {
+    hak__drain(h);
+    hak__cache_flush_all(h);
+    hak__release_empty_slabs(h);
+  }
+  hak_trim();
+  errno = ENOMEM;
+  return hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) < before;
+}
+
 static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   hak__ensure_init();
   if (n > HAK_MID_MAX) {
     int zeroed;
     void *p = hak__large_alloc(n, 0, &zeroed);
+    if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, 0, &zeroed);
     if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
     return p;
   }
   if (h == &hak__empty_heap && (h = hak__heap_for_thread()) == NULL) return NULL;
   unsigned cls = hak__size_class(n);
   void *p = hak__refill_pop(h, cls);
+  if (p == NULL && release_for_retry(h)) p = hak__refill_pop(h, cls);
   if (p == NULL) return NULL;
   if (HAK_HARDEN) hak__word_store(p, 1, 0);
   hak_track_alloc(p, n, hak__class_size[cls]);
@@ -41,8 +60,12 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
 }
 
 HAK_INLINE void *alloc_fast(hak_heap *h, size_t n) {
-  if (HAK_LIKELY(n <= HAK_MID_MAX)) {
-    unsigned cls = hak__size_class(n);
+  /* Tiny first: its class is one table load, and it is the common case. */
+  unsigned cls;
+  if (HAK_LIKELY(n <= HAK_TINY_MAX)) cls = hak__tiny_class[(n + 15) >> 4];
+  else if (HAK_LIKELY(n <= HAK_MID_MAX)) cls = hak__size_class(n);
+  else return alloc_slow(h, n);
+  {
     hak_tcache *c = &h->cache[cls];
     uint32_t k = c->count;
     if (HAK_LIKELY(k != 0)) {
@@ -101,7 +124,7 @@ static blk validate(void *p, const char *op) {
     if ((a & 15) != 0) hak__fatal("hakmem: %s of unaligned pointer %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
     hak__fatal("hakmem: %s of interior pointer %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
   }
-  if (idx >= b.s->carved) hak__fatal("hakmem: %s of never-allocated block %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
+  if (idx >= hak_atomic_u16_peek(&b.s->carved)) hak__fatal("hakmem: %s of never-allocated block %p (%s, class %d)", op, p, hak__tier_name(b.cls), b.cls);
   if (HAK_HARDEN && hak__word_load(p, 1) == hak__free_key) freed_block(op, p, b.cls);
   b.usable = b.s->block_size;
   return b;
@@ -126,19 +149,31 @@ static HAK_NOINLINE void free_slow(hak_heap *h, void *p) {
   }
 }
 
+/* The region lookup skips hak__region_of's "a - base < size" test: a
+ * region the heap owns is a segment, which starts on a granule boundary,
+ * so a lies at or above its base; a segment smaller than a granule (a
+ * 1 MiB mid chunk) sends the rest of its granule to slabs numbered at or
+ * beyond nslabs, which stay unused (carved 0), so "idx < carved" fails
+ * there and free_slow classifies the pointer properly. */
 HAK_INLINE void free_fast(hak_heap *h, void *p) {
   uintptr_t a = (uintptr_t)p;
-  hak_region *r = hak__region_of(a);
+  uintptr_t e = hak__segmap_entry(a);
+  hak_region *r = hak__segmap_region(e);
   if (HAK_LIKELY(r != NULL && r->owner == h)) {
-    hak_slab *s = hak__slab_of(r, a);
+    hak_slab *s = HAK_LIKELY(e & HAK_SEGMAP_TINY)
+                      ? &((hak_segment *)r)->slabs[(a >> HAK_TINY_SLAB_SHIFT) & (HAK_SEG_MAX_SLABS - 1)]
+                      : hak__slab_of(r, a);
     uintptr_t off = a - s->start;
     uint32_t idx = hak__block_index(s, off);
     if (HAK_LIKELY(idx < s->carved && (uintptr_t)idx * s->block_size == off)) {
       hak_tcache *c = &h->cache[s->cls];
-      if (HAK_LIKELY(c->count < c->cap && (!HAK_HARDEN || hak__word_load(p, 1) != h->free_key))) {
+      uint32_t k = c->count;          /* read before the key store, which */
+      void **slots = c->slots;        /* the compiler cannot tell apart   */
+      if (HAK_LIKELY(k < c->cap && (!HAK_HARDEN || hak__word_load(p, 1) != h->free_key))) {
         hak_track_free(p, s->block_size);
         if (HAK_HARDEN) hak__word_store(p, 1, h->free_key);
-        c->slots[c->count++] = p;
+        slots[k] = p;
+        c->count = k + 1;
         return;
       }
     }
@@ -147,7 +182,10 @@ HAK_INLINE void free_fast(hak_heap *h, void *p) {
 }
 
 void hak__free(hak_heap *h, void *p) { free_fast(h, p); }
-HAK_EXPORT void hak_free(void *p) { free_fast(hak__heap(), p); }
+HAK_EXPORT void hak_free(void *p) {
+  if (HAK_QUARANTINE && hak__quarantine_put(p)) return;   /* ASan builds only: quarantine.c */
+  free_fast(hak__heap(), p);
+}
 
 /* C23 sized frees: the size must be the one requested.  Check builds
  * verify it (it must fit the block); release trusts it. */
@@ -166,7 +204,9 @@ HAK_EXPORT void hak_free_aligned_sized(void *p, size_t alignment, size_t size) {
 
 HAK_EXPORT size_t hak_malloc_usable_size(const void *p) {
   if (p == NULL) return 0;
-  return validate((void *)p, "malloc_usable_size").usable;
+  size_t usable = validate((void *)p, "malloc_usable_size").usable;
+  hak_track_usable((void *)p, usable);   /* the program may now use them all */
+  return usable;
 }
 
 /* ---- calloc / realloc -------------------------------------------------- */
@@ -180,9 +220,11 @@ void *hak__calloc(hak_heap *h, size_t nmemb, size_t size) {
     hak__ensure_init();
     int zeroed;
     void *p = hak__large_alloc(n, 0, &zeroed);
+    if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, 0, &zeroed);
     if (p == NULL) return NULL;
     hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
     if (!zeroed) memset(p, 0, n);
+    else hak_track_zeroed(p, n);   /* fresh OS pages: zero, but the tools were told "uninitialised" */
     return p;
   }
   void *p = alloc_fast(h, n);
@@ -241,6 +283,7 @@ void *hak__alloc_aligned(hak_heap *h, size_t align, size_t n) {
   hak__ensure_init();
   int zeroed;
   void *p = hak__large_alloc(n, align, &zeroed);
+  if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, align, &zeroed);
   if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
   return p;
 }

@@ -9,6 +9,12 @@
 #ifndef HAK_ATOMIC_H
 #define HAK_ATOMIC_H
 
+#ifdef HAK_ATOMIC_MODEL
+/* A model checker implements this same API over its own atomics, so the
+ * unchanged core code runs under weak-memory exploration (repro/relacy/). */
+#include HAK_ATOMIC_MODEL
+#else
+
 #include <stdint.h>
 
 #ifdef HAK_SCHED
@@ -93,6 +99,24 @@ static inline void hak_atomic_u64_max(hak_atomic_u64 *a, uint64_t x) {
   while (cur < x && !hak_atomic_u64_cas(a, &cur, x, HAK_RELAXED, HAK_RELAXED)) {}
 }
 
+/* Words other threads may read while their owner changes them, but whose
+ * value is fixed for any pointer the program can legally hold: the address
+ * map entries (set before a region's first block is handed out) and a
+ * slab's carve count (only grows, only by its owner; a legitimately held
+ * block is below it).  The accesses are atomic, so the language model and
+ * TSan see no data race, but they are not schedule points: interleaving
+ * there adds states without adding behaviours.  On x86-64 both are plain
+ * moves. */
+static inline void *hak_atomic_ptr_peek(hak_atomic_ptr *a) {
+  return __atomic_load_n(&a->v, __ATOMIC_ACQUIRE);
+}
+static inline uint16_t hak_atomic_u16_peek(const uint16_t *p) {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void hak_atomic_u16_grow(uint16_t *p, uint16_t x) {
+  __atomic_store_n(p, x, __ATOMIC_RELAXED);
+}
+
 /* Test-and-test-and-set spin lock for the few global slow-path structures.
  * Spinning yields the CPU; under HAK_SCHED every probe is a schedule point. */
 typedef hak_atomic_u32 hak_lock;
@@ -107,4 +131,5 @@ static inline void hak_lock_release(hak_lock *l) { hak_atomic_u32_store(l, 0, HA
 /* After fork, in the child: the lock holder no longer exists. */
 static inline void hak_lock_reset(hak_lock *l) { l->v = 0; }
 
+#endif /* HAK_ATOMIC_MODEL */
 #endif

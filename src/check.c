@@ -37,7 +37,7 @@ void hak__check_unlock_all(int child) {
 static int ensure_scratch(size_t slabs) {
   if (slabs <= scratch_slabs) return 0;
   size_t want = slabs < 64 ? 64 : slabs * 2;
-  uint8_t *p = hak__os_map(want * MARKS_PER_SLAB, HAK_PAGE);
+  uint8_t *p = hak__os_map_unfailing(want * MARKS_PER_SLAB);
   if (p == NULL) return -1;
   if (scratch) hak__os_unmap(scratch, scratch_slabs * MARKS_PER_SLAB);
   scratch = p;

@@ -55,6 +55,16 @@ void hak__assert_fail(const char *cond, const char *file, int line) HAK_NORETURN
 #define HAK_SEG_MAX_SLABS   32                   /* 8 MiB mid chunk / 256 KiB     */
 #define HAK_MID_CHUNK_MAX   ((size_t)HAK_SEG_MAX_SLABS << HAK_MID_SLAB_SHIFT)
 
+/* ---- first touch ----------------------------------------------------------
+ * A page fault costs ~20 us on the VMs hakmem is measured on.  Slabs are
+ * prefaulted HAK_POPULATE_CHUNK at a time as they are carved (slab.c), and
+ * segments mapped once the process already has HAK_HUGEPAGE_AFTER bytes
+ * mapped are advised for transparent huge pages (HAKMEM_HUGEPAGES=1): a
+ * big heap fills its segments anyway, a small one would pay 2 MiB of
+ * resident memory for each page it touches. */
+#define HAK_POPULATE_CHUNK  ((uintptr_t)16 << 10)
+#define HAK_HUGEPAGE_AFTER  ((uint64_t)32 << 20)
+
 /* ---- size classes (see sizeclass.c for the reasoning) --------------------*/
 #define HAK_TINY_CLASSES 20
 #define HAK_MID_CLASSES  24
@@ -65,5 +75,6 @@ void hak__assert_fail(const char *cond, const char *file, int line) HAK_NORETURN
 #define HAK_CACHE_MIN       16u
 #define HAK_CACHE_MAX       2048u
 #define HAK_CACHE_CLASS_BYTES ((size_t)1 << 20)  /* cap_max = bytes / size, clamped */
+#define HAK_REFILL_BATCH_BYTES ((size_t)16 << 10) /* most one refill fetches (slab.c) */
 
 #endif

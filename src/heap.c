@@ -77,6 +77,10 @@ static void thread_exit(void *unused) {
   tls_exit_hook = 0;
   hak_heap *h = hak__tls_heap;
   if (h != &hak__empty_heap) {
+    /* ASan: the thread's parked frees become real before its heap is
+     * abandoned, so the abandoned heap's state is what the program did
+     * (the flush is global: simple, and thread exit is rare) */
+    hak__quarantine_flush();
     hak__tls_heap = &hak__empty_heap;
     h->bound = 0;
     hak_heap_abandon(h);
@@ -204,6 +208,7 @@ void hak__reclaim_abandoned(void) {
 
 HAK_EXPORT void hak_heap_destroy(hak_heap *h) {
   if (h == NULL || h == &hak__empty_heap) return;
+  hak__quarantine_flush();   /* ASan: no quarantined block may outlive its heap */
   hak_lock_acquire(&heaps_lock);
   if (h->state == HAK_HEAP_DEAD) {
     hak_lock_release(&heaps_lock);
@@ -272,6 +277,7 @@ void hak__heaps_foreach(hak_heap_fn fn, void *arg) {
 }
 
 HAK_EXPORT void hak_debug_reset(void) {
+  hak__quarantine_flush();   /* ASan: before blocks are released behind its back */
   for (;;) {
     hak_heap *victim = NULL;
     hak_lock_acquire(&heaps_lock);
@@ -282,10 +288,16 @@ HAK_EXPORT void hak_debug_reset(void) {
     hak_heap_destroy(victim);
   }
   hak__large_release_all();
-  hak_trim();
+  /* Like hak_trim, but the empty segments stay in the (bounded) segment
+   * cache: a fuzzer resets after every input, and mapping and faulting
+   * fresh 2 MiB segments each time cost it most of its speed. */
+  hak__quarantine_flush();
+  hak__reclaim_abandoned();
+  hak__bigcache_trim(0);
 }
 
 HAK_EXPORT void hak_trim(void) {
+  hak__quarantine_flush();   /* ASan: the quarantine is a global cache too */
   hak__reclaim_abandoned();
   hak__segment_cache_trim(0);
   hak__bigcache_trim(0);

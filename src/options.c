@@ -10,7 +10,7 @@ static union {
   hak_options o;
   char page[HAK_PAGE];
 } opt_page __attribute__((aligned(HAK_PAGE))) = { .o = {
-  .bigcache_bytes = (size_t)64 << 20,
+  .bigcache_bytes = (size_t)16 << 20,
   .arena_init_bytes = (size_t)1 << 20,
   .arena_max_bytes = (size_t)8 << 20,
   .arena_levels = 4,

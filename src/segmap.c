@@ -1,5 +1,6 @@
 /* The address-space map: for every 2 MiB granule of the 48-bit address
- * space, the descriptor of the hakmem region covering it, or NULL.
+ * space, the descriptor of the hakmem region covering it (tagged with
+ * HAK_SEGMAP_TINY for a tiny segment, see internal.h), or NULL.
  *
  * Two levels so the map costs nothing for address space hakmem never
  * touched: a static top array of 2^14 leaf pointers (128 KiB of .bss) and
@@ -41,9 +42,10 @@ int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
   for (uintptr_t g = first; g <= last; g++) {   /* make every leaf first: all or nothing */
     if (leaf_for(g, 1) == NULL) return -1;
   }
+  void *entry = (void *)((uintptr_t)r | (r->kind == HAK_REGION_TINY ? HAK_SEGMAP_TINY : 0));
   for (uintptr_t g = first; g <= last; g++) {
     hak_region **leaf = leaf_for(g, 0);
-    hak_atomic_ptr_store((hak_atomic_ptr *)&leaf[g & (LEAF_ENTRIES - 1)], r, HAK_RELEASE);
+    hak_atomic_ptr_store((hak_atomic_ptr *)&leaf[g & (LEAF_ENTRIES - 1)], entry, HAK_RELEASE);
   }
   return 0;
 }

@@ -78,7 +78,9 @@ static hak_segment *segment_map(int kind, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  if (hak__opt->hugepages && size >= HAK_GRANULE) hak__os_hugepage(base, size);
+  if (hak__opt->hugepages && size >= HAK_GRANULE &&
+      hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) >= HAK_HUGEPAGE_AFTER + size)
+    hak__os_hugepage(base, size);
   return seg;
 }
 
@@ -142,6 +144,7 @@ hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls) {
   hak_slab *s = &seg->slabs[i];
   uint32_t bs = hak__class_size[cls];
   s->start = seg->r.base + ((uintptr_t)i << seg->r.slab_shift);
+  hak_track_reserve((void *)s->start, (size_t)1 << seg->r.slab_shift);   /* tools: nothing handed out yet */
   s->block_size = bs;
   s->recip = (((uint64_t)1 << 40) / bs) + 1;
   s->capacity = (uint16_t)(((size_t)1 << seg->r.slab_shift) / bs);

@@ -6,8 +6,10 @@
  * it doubles on an overflow (the working set of freed blocks is larger
  * than the cache) and on a refill that follows a refill (the thread
  * allocates faster than it frees, so bigger batches amortise the slow
- * path).  A refill fetches half the capacity, so the first use of a class
- * pre-warms the cache with a batch. */
+ * path).  A refill fetches half the capacity, but at most
+ * HAK_REFILL_BATCH_BYTES of blocks (at least one), so the first use of a
+ * class pre-warms the cache with a batch while a large cache does not
+ * carve (and prefault) far more blocks than the thread goes on to use. */
 #include <errno.h>
 #include <string.h>
 #include "internal.h"
@@ -63,6 +65,17 @@ static void *free_pop(hak_slab *s) {
   return b;
 }
 
+/* Blocks [carved, carved + n) of s are about to be handed out for the first
+ * time: prefault the HAK_POPULATE_CHUNK pieces of the slab they reach that
+ * no earlier carve reached (one system call instead of a page fault per
+ * page; at most a chunk beyond the carved end is made resident). */
+static void populate_carve(const hak_slab *s, uint32_t n) {
+  const uintptr_t chunk = HAK_POPULATE_CHUNK;
+  uintptr_t from = (s->start + (uintptr_t)s->carved * s->block_size + chunk - 1) & ~(chunk - 1);
+  uintptr_t to = (s->start + (uintptr_t)(s->carved + n) * s->block_size + chunk - 1) & ~(chunk - 1);
+  if (to > from) hak__os_populate((void *)from, to - from);
+}
+
 void *hak__refill_pop(hak_heap *h, unsigned cls) {
   hak_tcache *c = &h->cache[cls];
   /* Drain first: a block must never sit on a free list and the queue. */
@@ -73,16 +86,19 @@ void *hak__refill_pop(hak_heap *h, unsigned cls) {
   }
   h->refill_since_overflow[cls] = LAST_REFILL;
   uint32_t want = c->cap / 2 ? c->cap / 2 : 1;
+  uint32_t batch = (uint32_t)(HAK_REFILL_BATCH_BYTES / hak__class_size[cls]);
+  if (want > batch) want = batch ? batch : 1;
   while (c->count < want) {
     hak_slab *s = h->partial[cls];
     if (s == NULL && (s = hak__slab_acquire(h, cls)) == NULL) break;
     while (s->free != NULL && c->count < want) c->slots[c->count++] = free_pop(s);
     uint32_t n = want - c->count;
     if (n > (uint32_t)(s->capacity - s->carved)) n = (uint32_t)(s->capacity - s->carved);
+    if (n != 0) populate_carve(s, n);
     /* Carve from the top so that the lowest block is handed out first. */
     for (uint32_t i = n; i-- > 0;)
       c->slots[c->count++] = (void *)(s->start + (uintptr_t)(s->carved + i) * s->block_size);
-    s->carved = (uint16_t)(s->carved + n);
+    hak_atomic_u16_grow(&s->carved, (uint16_t)(s->carved + n));   /* read by other threads' frees */
     s->used = (uint16_t)(s->used + n);
     if (s->free == NULL && s->carved == s->capacity) {
       h->partial[cls] = s->next;
@@ -91,8 +107,8 @@ void *hak__refill_pop(hak_heap *h, unsigned cls) {
       s->state = HAK_SLAB_FULL;
     }
   }
-  HAK_COUNT(tiny_refills, cls < HAK_TINY_CLASSES);
-  HAK_COUNT(mid_refills, cls >= HAK_TINY_CLASSES);
+  /* One locked add per refill: the counters are shared by every thread. */
+  hak_atomic_u64_add(cls < HAK_TINY_CLASSES ? &hak__ctr.tiny_refills : &hak__ctr.mid_refills, 1, HAK_RELAXED);
   hak_assert_expensive(hak_heap_check(h, NULL, 0) == 0);
   if (c->count == 0) {
     errno = ENOMEM;
@@ -143,8 +159,10 @@ void hak__drain(hak_heap *h) {
   void *b = hak_atomic_ptr_exchange(&h->remote, NULL, HAK_ACQUIRE);
   uint64_t n = 0;
   while (b != NULL) {
+    /* Validate b before reading its link: b may be a corrupted link. */
+    hak_slab *s = owned_slab(h, b, "remote-free queue");
     void *next = (void *)hak__word_load(b, 0);
-    free_push(h, owned_slab(h, b, "remote-free queue"), b);
+    free_push(h, s, b);
     b = next;
     n++;
   }

@@ -81,11 +81,29 @@ HAK_INLINE uintptr_t hak__word_load_raw(const void *block, int i) { return ((con
 HAK_INLINE void hak__word_store_raw(void *block, int i, uintptr_t v) { ((uintptr_t *)block)[i] = v; }
 #endif
 HAK_INLINE uintptr_t hak__word_load(const void *block, int i) {
-  return hak__word_load_raw(block, i) ^ hak__link_mask(block, i);
+  uintptr_t v = hak__word_load_raw(block, i) ^ hak__link_mask(block, i);
+#ifdef HAK__VG
+  /* free reads word 1 of a LIVE block to test for the double-free key:
+   * the program may never have written it, and memcheck would report the
+   * branch on it; the comparison is meant to see whatever is there. */
+  (void)VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
+#endif
+  return v;
 }
 HAK_INLINE void hak__word_store(void *block, int i, uintptr_t v) {
   hak__word_store_raw(block, i, v ^ hak__link_mask(block, i));
 }
+
+#ifdef HAK__VG
+/* Bytes of p memcheck holds addressable, at most usable: the requested size
+ * of a live block.  memcheck has no query for it (MALLOCLIKE_BLOCK knows),
+ * but GET_VBITS answers 3, without a report, for an unaddressable byte. */
+HAK_INLINE size_t hak__vg_addressable(const void *p, size_t usable) {
+  unsigned char bits;
+  while (usable > 0 && VALGRIND_GET_VBITS((const char *)p + usable - 1, &bits, 1) == 3) usable--;
+  return usable;
+}
+#endif
 
 HAK_INLINE void hak_track_alloc(void *p, size_t req, size_t usable) {
   (void)p; (void)req; (void)usable;
@@ -101,6 +119,8 @@ HAK_INLINE void hak_track_alloc(void *p, size_t req, size_t usable) {
 #endif
 #ifdef HAK__VG
   VALGRIND_MALLOCLIKE_BLOCK(p, req, 0, 0);
+  /* the slack is not the program's (a fresh large mapping is addressable) */
+  if (usable > req) VALGRIND_MAKE_MEM_NOACCESS((char *)p + req, usable - req);
 #endif
 }
 
@@ -124,9 +144,67 @@ HAK_INLINE void hak_track_resize(void *p, size_t old_req, size_t new_req, size_t
   __asan_unpoison_memory_region(p, new_req);
 #endif
 #ifdef HAK__VG
-  VALGRIND_RESIZEINPLACE_BLOCK(p, old_req, new_req, 0);
+  /* memcheck insists on the old requested size; the core passes the usable
+   * size (it does not keep requests) */
+  if (new_req == 0) {   /* memcheck refuses a resize to 0: hand it out again */
+    VALGRIND_FREELIKE_BLOCK(p, 0);
+    VALGRIND_MALLOCLIKE_BLOCK(p, 0, 0, 0);
+    VALGRIND_MAKE_MEM_NOACCESS(p, usable);
+  } else {
+    VALGRIND_RESIZEINPLACE_BLOCK(p, hak__vg_addressable(p, old_req), new_req, 0);
+  }
 #endif
 }
+
+/* calloc handed out n bytes the OS already zeroed (a fresh mapping) and so
+ * skipped the memset: they are initialised, whatever hak_track_alloc said. */
+HAK_INLINE void hak_track_zeroed(void *p, size_t n) {
+  (void)p; (void)n;
+#ifdef HAK__MSAN
+  __msan_unpoison(p, n);
+#endif
+#ifdef HAK__VG
+  (void)VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+}
+
+/* A slab is about to be cut into blocks of a class: none of its bytes is
+ * the program's until a block is handed out, so an overflow off the end of
+ * a block into a neighbour that was never handed out is seen too. */
+HAK_INLINE void hak_track_reserve(void *p, size_t size) {
+  (void)p; (void)size;
+#ifdef HAK__ASAN
+  __asan_poison_memory_region(p, size);
+#endif
+#ifdef HAK__VG
+  VALGRIND_MAKE_MEM_NOACCESS(p, size);
+#endif
+}
+
+/* malloc_usable_size(p) was asked: glibc lets the program use every usable
+ * byte from then on, so they all become addressable (ASan). */
+HAK_INLINE void hak_track_usable(void *p, size_t usable) {
+  (void)p; (void)usable;
+#ifdef HAK__ASAN
+  __asan_unpoison_memory_region(p, usable);
+#endif
+#ifdef HAK__VG
+  size_t req = hak__vg_addressable(p, usable);
+  if (req < usable) VALGRIND_RESIZEINPLACE_BLOCK(p, req, usable, 0);
+#endif
+}
+
+/* ASan quarantine (quarantine.c): hak_free parks blocks there so a freed
+ * block is not handed out again at once; 1 when p was taken. */
+#ifdef HAK__ASAN
+#  define HAK_QUARANTINE 1
+int hak__quarantine_put(void *p);
+void hak__quarantine_flush(void);
+#else
+#  define HAK_QUARANTINE 0
+HAK_INLINE int hak__quarantine_put(void *p) { (void)p; return 0; }
+HAK_INLINE void hak__quarantine_flush(void) {}
+#endif
 
 /* A range goes back to the OS.  ASan's shadow outlives the mapping: clear
  * it, or whatever is mapped there next (ours or the program's) inherits
@@ -144,6 +222,9 @@ HAK_INLINE size_t hak_track_readable(const void *p, size_t usable) {
 #ifdef HAK__ASAN
   const void *bad = __asan_region_is_poisoned((void *)p, usable);
   if (bad) return (size_t)((const char *)bad - (const char *)p);
+#endif
+#ifdef HAK__VG
+  usable = hak__vg_addressable(p, usable);   /* realloc copies only program bytes */
 #endif
   (void)p;
   return usable;
