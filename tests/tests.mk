@@ -42,3 +42,57 @@ check-smoke: build/release/libhakmem.so build/release/libhakmem.a
 	@./tests/smoke.sh
 
 CHECK_SUITES += check-unit check-smoke
+
+# ---- tests/misuse: the misuse table (release build) -----------------------
+#   make check-misuse            every row of tests/misuse/table.tsv
+#   tests/misuse/run.sh CASE...  some of them
+# One program per misuse, linked against the RELEASE archive (MISUSE_LIB to
+# try another build); run.sh checks SIGABRT and the exact stderr line and
+# writes build/logs/misuse-table.md.
+MISUSE_LIB ?= build/release/libhakmem.a
+build/tests/faults build/soak:
+	@mkdir -p $@
+
+.PHONY: check-misuse
+check-misuse: $(MISUSE_LIB)
+	@CC="$(CC)" MISUSE_LIB=$(MISUSE_LIB) ./tests/misuse/run.sh
+
+# ---- tests/faults: OS failure injection and a real address-space limit ----
+#   make check-faults      the sweep (check build) and the ulimit -v run (release)
+# sweep: the k-th OS map fails, for every k over one workload (see sweep.c);
+# linked with --wrap=hak__os_map so each refused map is attributed to the
+# operation it hit.  ulimit: allocate under `ulimit -v` until the kernel
+# refuses, then check ENOMEM, the checker and recovery (see ulimit.c).
+FAULTS_ULIMIT_KB ?= 262144
+build/tests/faults/sweep: tests/faults/sweep.c tests/t.h $(CORE_HDRS) build/check/libhakmem.a | build/tests/faults
+	$(CC) $(TEST_CFLAGS) $< -o $@ -Wl,--wrap=hak__os_map build/check/libhakmem.a -lpthread
+build/tests/faults/ulimit: tests/faults/ulimit.c tests/t.h $(CORE_HDRS) build/release/libhakmem.a | build/tests/faults
+	$(CC) $(TEST_CFLAGS) $< -o $@ build/release/libhakmem.a -lpthread
+
+.PHONY: check-faults
+check-faults: build/check/libhakmem.a build/release/libhakmem.a
+	@fail=0; \
+	for t in sweep ulimit; do \
+	  if ! $(MAKE) -s --no-print-directory build/tests/faults/$$t; then \
+	    echo "FAIL: faults/$$t (does not build)"; fail=1; continue; fi; \
+	done; \
+	if [ -x build/tests/faults/sweep ]; then \
+	  timeout -k 5 290 ./build/tests/faults/sweep; rc=$$?; \
+	  if [ $$rc -eq 1 ]; then fail=1; \
+	  elif [ $$rc -ne 0 ]; then echo "FAIL: faults/sweep (crashed or timed out: exit $$rc)"; fail=1; fi; \
+	fi; \
+	if [ -x build/tests/faults/ulimit ]; then \
+	  ( ulimit -S -v $(FAULTS_ULIMIT_KB) && exec timeout -k 5 60 ./build/tests/faults/ulimit ); rc=$$?; \
+	  if [ $$rc -eq 1 ]; then fail=1; \
+	  elif [ $$rc -ne 0 ]; then echo "FAIL: faults/ulimit (crashed or timed out: exit $$rc)"; fail=1; fi; \
+	fi; \
+	exit $$fail
+
+CHECK_SUITES += check-misuse check-faults
+
+# ---- tests/soak: long runs, RSS must plateau (not part of make check) -----
+#   make soak MINUTES=N     larson and thread_churn, 2-64 threads, release .so (default 3)
+# Report, data and gnuplot SVG in build/soak/, copied to tests/soak/results/.
+.PHONY: soak
+soak: build/release/libhakmem.so bench-progs
+	@MINUTES=$(MINUTES) ./tests/soak/soak.sh

@@ -38,26 +38,32 @@ static int check_heap(hak_heap *h) {
   return rc;
 }
 
+/* The first word of a free or cached block, written the way the core
+ * writes it (hak__word_store_raw: not instrumented), because sanitizer
+ * builds keep such blocks poisoned.  The raw value is not encoded: the
+ * corruption plants a plain pointer, as a stray write would. */
+static void poke_link(void *b, uintptr_t v) { hak__word_store_raw(b, 0, v); }
+
 typedef void (*corrupt_fn)(fixture *f);
 struct ccase { const char *name; corrupt_fn fn; int use_all; };
 
 static void c_link_outside(fixture *f) {
   void *b = f->s->free;
-  ((uintptr_t *)b)[0] = f->s->start + (uintptr_t)(1u << 20) * 3;   /* beyond the slab */
+  poke_link(b, f->s->start + (uintptr_t)(1u << 20) * 3);   /* beyond the slab */
 }
 static void c_link_misaligned(fixture *f) {
   void *b = f->s->free;
-  ((uintptr_t *)b)[0] = (uintptr_t)f->b[3] + 8;                       /* inside a live block */
+  poke_link(b, (uintptr_t)f->b[3] + 8);                       /* inside a live block */
 }
 static void c_link_to_live(fixture *f) {
   /* the free list leads into a live block: it is on the list and live */
   void *b = f->s->free;
-  ((uintptr_t *)b)[0] = (uintptr_t)f->b[3];
-  ((uintptr_t *)f->b[3])[0] = 0;
+  poke_link(b, (uintptr_t)f->b[3]);
+  poke_link(f->b[3], 0);
 }
 static void c_list_cycle(fixture *f) {
   void *b = f->s->free;
-  ((uintptr_t *)b)[0] = (uintptr_t)b;
+  poke_link(b, (uintptr_t)b);
 }
 static void c_dup_free_and_cache(fixture *f) {
   /* a block on the slab free list pushed into the thread cache too */
@@ -73,11 +79,9 @@ static void c_dup_free_and_remote(fixture *f) {
   /* HAKMEM bug #1: a block on the free list and the remote queue at once */
   void *b = f->s->free;
   void *head = hak_atomic_ptr_load(&f->h->remote, HAK_RELAXED);
-  void *copy = (void *)((uintptr_t *)b)[0];
-  (void)copy;
-  /* push b (its first word becomes the queue link, which also breaks the
+    /* push b (its first word becomes the queue link, which also breaks the
    * free list after b: that must be detected too) */
-  ((uintptr_t *)b)[0] = (uintptr_t)head;
+  poke_link(b, (uintptr_t)head);
   hak_atomic_ptr_store(&f->h->remote, b, HAK_RELAXED);
 }
 static void c_remote_foreign(fixture *f) {
@@ -90,7 +94,7 @@ static void c_dup_cache_and_remote(fixture *f) {
   /* a CACHED block also pushed onto the remote queue */
   hak_tcache *c = &f->h->cache[f->cls];
   void *b = c->slots[c->count - 1];
-  ((uintptr_t *)b)[0] = (uintptr_t)hak_atomic_ptr_load(&f->h->remote, HAK_RELAXED);
+  poke_link(b, (uintptr_t)hak_atomic_ptr_load(&f->h->remote, HAK_RELAXED));
   hak_atomic_ptr_store(&f->h->remote, b, HAK_RELAXED);
 }
 /* Note: a LIVE block pushed onto the remote queue is a legal state (it is

@@ -1,6 +1,7 @@
 /* Threads: cross-thread frees, threads exiting while others still free
- * their blocks, producer/consumer content checks, and thread churn that
- * must not grow the allocator's footprint. */
+ * their blocks (also while those frees are in flight), producer/consumer
+ * content checks, and thread churn that must not grow the allocator's
+ * footprint. */
 #define T_SUITE "threads"
 #include "t.h"
 
@@ -178,11 +179,11 @@ static void *churn_worker(void *arg) {
   uint64_t seed = (uintptr_t)arg;
   void *tmp[64];
   for (int k = 0; k < 4; k++) {
-    for (int i = 0; i < 64; i++) { tmp[i] = malloc(pick_size(&seed)); if (tmp[i]) *(char *)tmp[i] = 1; }
+    for (int i = 0; i < 64; i++) { size_t n = pick_size(&seed); tmp[i] = malloc(n); if (tmp[i] && n) *(char *)tmp[i] = 1; }
     for (int i = 0; i < 64; i++) free(tmp[i]);
   }
   for (int i = 0; i < CHURN_KEEP; i++) {
-    keep[i] = malloc(pick_size(&seed) % 2048);
+    keep[i] = malloc(1 + pick_size(&seed) % 2047);   /* >= the byte written */
     if (keep[i]) memset(keep[i], 3, 1);
   }
   return NULL;
@@ -257,8 +258,75 @@ static void t_mixed_many_threads(void) {
   CHECK(atomic_load(&mt_bad) == 0);
 }
 
+/* ---- 6. the owner exits while remote frees into its heap are in flight ---
+ * Each round an owner thread allocates EXIT_N blocks and publishes them;
+ * three freer threads start freeing them at once (remote path: pushes onto
+ * the owner's queue), and the owner exits after freeing a few of its own,
+ * so its heap is abandoned (cache flushed, queue drained) while pushes are
+ * still arriving.  The rest lands on the queue of an abandoned heap.  After
+ * the round the blocks' memory must be reusable and, at the end, the
+ * checker (run after every test) must find every heap consistent. */
+enum { EXIT_N = 6000, EXIT_ROUNDS = 40, EXIT_FREERS = 3 };
+static blk exit_blk[EXIT_N];
+static atomic_int exit_next, exit_bad, exit_go;
+
+static void *exit_owner(void *arg) {
+  uint64_t seed = 4242 + (uintptr_t)arg;
+  for (int i = 0; i < EXIT_N; i++) {
+    size_t n = pick_size(&seed);
+    exit_blk[i].p = malloc(n);
+    exit_blk[i].n = n;
+    exit_blk[i].seed = (unsigned)(i + (int)(uintptr_t)arg);
+    if (!exit_blk[i].p) { atomic_fetch_add(&exit_bad, 1); continue; }
+    t_fill(exit_blk[i].p, n, exit_blk[i].seed);
+  }
+  atomic_store(&exit_go, 1);                 /* freers start now ... */
+  for (int k = 0; k < 200; k++) {            /* ... while the owner churns ... */
+    void *q = malloc(64 + (size_t)k);
+    free(q);
+  }
+  return NULL;                                /* ... and exits mid-stream */
+}
+
+static void *exit_freer(void *arg) {
+  (void)arg;
+  while (!atomic_load(&exit_go)) sched_yield();
+  for (;;) {
+    int i = atomic_fetch_add(&exit_next, 1);
+    if (i >= EXIT_N) return NULL;
+    if (!exit_blk[i].p) continue;
+    if (!t_verify(exit_blk[i].p, exit_blk[i].n, exit_blk[i].seed)) atomic_fetch_add(&exit_bad, 1);
+    free(exit_blk[i].p);
+    exit_blk[i].p = NULL;
+  }
+}
+
+static void t_owner_exits_during_remote_frees(void) {
+  hak_stats s0, s1;
+  for (int r = 0; r < EXIT_ROUNDS; r++) {
+    atomic_store(&exit_next, 0);
+    atomic_store(&exit_go, 0);
+    pthread_t own, fr[EXIT_FREERS];
+    for (int i = 0; i < EXIT_FREERS; i++) pthread_create(&fr[i], NULL, exit_freer, NULL);
+    pthread_create(&own, NULL, exit_owner, (void *)(intptr_t)r);
+    pthread_join(own, NULL);
+    for (int i = 0; i < EXIT_FREERS; i++) pthread_join(fr[i], NULL);
+    if (r == 4) hak_stats_get(&s0);
+  }
+  hak_stats_get(&s1);
+  CHECK(atomic_load(&exit_bad) == 0);
+  for (int i = 0; i < EXIT_N; i++) CHECK(exit_blk[i].p == NULL);
+  /* Abandoned heaps are adopted and their memory reused: no growth per round. */
+  t_say("  owner exit during remote frees: %d rounds, segments %llu -> %llu, heaps %llu -> %llu\n", EXIT_ROUNDS,
+        (unsigned long long)s0.segments, (unsigned long long)s1.segments, (unsigned long long)s0.heaps,
+        (unsigned long long)s1.heaps);
+  CHECK(s1.segments <= s0.segments + 8);
+  CHECK(s1.heaps <= s0.heaps + 4);
+}
+
 int main(void) {
   t_init(150);
+  T_RUN(t_owner_exits_during_remote_frees);
   T_RUN(t_cross_thread_free);
   T_RUN(t_free_after_owner_exit);
   T_RUN(t_producer_consumer);
