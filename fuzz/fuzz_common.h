@@ -1,0 +1,143 @@
+/* fuzz/fuzz_common.h: helpers shared by the fuzz targets (ops.c, mt.c):
+ * failure reporting, fill patterns, size decoding.  Header-only (static). */
+#ifndef HAKFUZZ_COMMON_H
+#define HAKFUZZ_COMMON_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "hakmem.h"
+#include "hakmem_debug.h"
+#include "ops_emit.h"
+
+/* ---- failure --------------------------------------------------------------
+ * Every finding prints one line "HAKFUZZ-FAIL[<tag>]: <message>" (the tag is
+ * the deduplication signature used by fuzz/campaign.sh), then the target's
+ * context, then aborts. */
+typedef void (*hfz_context_fn)(void);
+static hfz_context_fn hfz_context;
+
+__attribute__((noreturn, format(printf, 2, 3), noinline))
+static void hfz_fail(const char *tag, const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "HAKFUZZ-FAIL[%s]: %s\n", tag, line);
+  if (hfz_context) hfz_context();
+  fflush(stderr);
+  abort();
+}
+
+/* ---- fill pattern -----------------------------------------------------------
+ * Byte i of a block filled with seed s is T[(s + i) % 251] (period 251, a
+ * prime, so a copy shifted by any amount below 251 bytes is detected).  Only
+ * the first and last HFZ_FILL_CAP bytes of big blocks are filled. */
+#define HFZ_FILL_CAP 2048u
+#define HFZ_PERIOD   251u
+#define HFZ_CHUNK    (HFZ_PERIOD * 16u)
+static uint8_t hfz_pat[HFZ_CHUNK + HFZ_PERIOD];
+
+/* Harness-wide setup.  HAKFUZZ_NO_THP=1 turns transparent huge pages off
+ * for the process (measured slower with the current core, kept for experiments). */
+static void hfz_pattern_init(void) {
+  if (hfz_pat[1]) return;
+  if (getenv("HAKFUZZ_NO_THP")) prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  for (unsigned j = 0; j < sizeof hfz_pat; j++)
+    hfz_pat[j] = (uint8_t)(((j % HFZ_PERIOD) * 97u + 0x5bu) | 1u); /* never 0: distinct from calloc */
+}
+
+static inline void hfz_fill_range(uint8_t *p, size_t off, size_t n, unsigned seed) {
+  size_t start = (seed + off) % HFZ_PERIOD;
+  while (n) {
+    size_t c = n < HFZ_CHUNK ? n : HFZ_CHUNK;
+    memcpy(p, hfz_pat + start, c);
+    p += c; n -= c;
+  }
+}
+
+/* Offset of the first byte in [off, off+n) that differs, or (size_t)-1. */
+static inline size_t hfz_cmp_range(const uint8_t *p, size_t off, size_t n, unsigned seed) {
+  size_t start = (seed + off) % HFZ_PERIOD, done = 0;
+  while (done < n) {
+    size_t c = n - done < HFZ_CHUNK ? n - done : HFZ_CHUNK;
+    if (memcmp(p + done, hfz_pat + start, c) != 0) {
+      for (size_t i = 0; i < c; i++)
+        if (p[done + i] != hfz_pat[start + i]) return off + done + i;
+    }
+    done += c;
+  }
+  return (size_t)-1;
+}
+
+/* The filled regions of an n-byte block: [0, a) and [b, n). */
+static inline void hfz_regions(size_t n, size_t *a, size_t *b) {
+  if (n <= 2 * HFZ_FILL_CAP) { *a = n; *b = n; }
+  else { *a = HFZ_FILL_CAP; *b = n - HFZ_FILL_CAP; }
+}
+
+static inline void hfz_fill(void *p, size_t n, unsigned seed) {
+  size_t a, b;
+  hfz_regions(n, &a, &b);
+  hfz_fill_range((uint8_t *)p, 0, a, seed);
+  if (b < n) hfz_fill_range((uint8_t *)p + b, b, n - b, seed);
+}
+
+/* First corrupted offset below limit within the filled regions of an n-byte
+ * block, or (size_t)-1. */
+static inline size_t hfz_verify(const void *p, size_t n, unsigned seed, size_t limit) {
+  size_t a, b, r;
+  hfz_regions(n, &a, &b);
+  if (a > limit) a = limit;
+  if ((r = hfz_cmp_range((const uint8_t *)p, 0, a, seed)) != (size_t)-1) return r;
+  if (b < n && b < limit) {
+    size_t e = n < limit ? n : limit;
+    if ((r = hfz_cmp_range((const uint8_t *)p + b, b, e - b, seed)) != (size_t)-1) return r;
+  }
+  return (size_t)-1;
+}
+
+static inline size_t hfz_verify_zero(const void *p, size_t n) {
+  size_t a, b;
+  const uint8_t *q = (const uint8_t *)p;
+  hfz_regions(n, &a, &b);
+  for (size_t i = 0; i < a; i++) if (q[i]) return i;
+  for (size_t i = b; i < n; i++) if (q[i]) return i;
+  return (size_t)-1;
+}
+
+/* ---- sizes ----------------------------------------------------------------- */
+static inline uint32_t hfz_le32(const uint8_t *r) {
+  return (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24;
+}
+
+static inline size_t hfz_decode_size(unsigned mode, unsigned param, uint32_t v) {
+  switch (mode & 7) {
+  case HFZ_SZ_TINY:  return v % 1025u;
+  case HFZ_SZ_SMALL: return v % 257u;
+  case HFZ_SZ_MID:   return 1025u + v % 64512u;
+  case HFZ_SZ_LARGE: return 65537u + v % (1u << (16 + param % 8));
+  case HFZ_SZ_CLASS: {
+    int n = hak_class_count();
+    size_t s = n > 0 ? hak_class_size((int)(v % (unsigned)n)) : 16;
+    unsigned d = param % 3;
+    if (d == 0) return s ? s - 1 : 0;
+    return d == 1 ? s : s + 1;
+  }
+  case HFZ_SZ_BOUNDARY: return hfz_boundary[v % HFZ_NBOUNDARY];
+  case HFZ_SZ_HUGE:     return hfz_huge[v % HFZ_NHUGE];
+  default:              return v % (HFZ_RAW_MAX + 1);
+  }
+}
+
+static inline int hfz_must_fail(size_t size) { return size > (size_t)PTRDIFF_MAX; }
+
+#endif

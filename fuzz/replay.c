@@ -1,0 +1,116 @@
+/* fuzz/replay.c: run fuzz inputs with no fuzzer linked, so any input runs
+ * under any sanitizer, Valgrind or gdb.  Linked with one target file
+ * (fuzz/ops.c or fuzz/mt.c), which defines LLVMFuzzerTestOneInput.
+ *
+ *   replay [-v] [-n N] [-t] FILE|DIR...
+ *     -v    print each input's name before running it
+ *     -n N  run every input N times (persistent-mode stability)
+ *     -t    print executions and exec/s at the end
+ * Directories are walked recursively (hidden files skipped).  Exit 0 when
+ * every input ran; a finding aborts (the input's name is printed first). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
+__attribute__((weak)) void __sanitizer_set_death_callback(void (*cb)(void));
+
+static const char *current;
+static int verbose, repeat = 1;
+static unsigned long long runs, files;
+
+static void say_current(void) {
+  if (current) {
+    static const char m[] = "replay: failing input: ";
+    if (write(2, m, sizeof m - 1) < 0) {}
+    if (write(2, current, strlen(current)) < 0) {}
+    if (write(2, "\n", 1) < 0) {}
+  }
+}
+
+static void on_signal(int sig) {
+  say_current();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void run_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) { perror(path); exit(2); }
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+  if (!buf || (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)) { perror(path); exit(2); }
+  fclose(f);
+  current = path;
+  if (verbose) fprintf(stderr, "replay: %s (%ld bytes)\n", path, n);
+  for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, (size_t)n); runs++; }
+  files++;
+  current = NULL;
+  free(buf);
+}
+
+static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void run_path(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) { perror(path); exit(2); }
+  if (!S_ISDIR(st.st_mode)) { run_file(path); return; }
+  DIR *d = opendir(path);
+  if (!d) { perror(path); exit(2); }
+  char **names = NULL;
+  size_t nn = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (nn == cap) { cap = cap ? 2 * cap : 64; names = realloc(names, cap * sizeof *names); }
+    size_t l = strlen(path) + strlen(e->d_name) + 2;
+    names[nn] = malloc(l);
+    snprintf(names[nn++], l, "%s/%s", path, e->d_name);
+  }
+  closedir(d);
+  qsort(names, nn, sizeof *names, cmp);
+  for (size_t i = 0; i < nn; i++) {
+    struct stat s2;
+    if (stat(names[i], &s2) == 0 && S_ISREG(s2.st_mode) && strstr(names[i], "README")) { free(names[i]); continue; }
+    run_path(names[i]);
+    free(names[i]);
+  }
+  free(names);
+}
+
+int main(int argc, char **argv) {
+  int timing = 0, opt;
+  while ((opt = getopt(argc, argv, "vn:t")) != -1) {
+    if (opt == 'v') verbose = 1;
+    else if (opt == 'n') repeat = atoi(optarg) > 0 ? atoi(optarg) : 1;
+    else if (opt == 't') timing = 1;
+    else { fprintf(stderr, "usage: %s [-v] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+  }
+  if (optind >= argc) { fprintf(stderr, "usage: %s [-v] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+  signal(SIGABRT, on_signal);
+  signal(SIGSEGV, on_signal);
+  signal(SIGBUS, on_signal);
+  if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(say_current);
+  if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = optind; i < argc; i++) run_path(argv[i]);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  fprintf(stderr, "replay: %llu inputs, %llu executions ok", files, runs);
+  if (timing) fprintf(stderr, " in %.2f s (%.0f exec/s)", s, s > 0 ? (double)runs / s : 0.0);
+  fprintf(stderr, "\n");
+  return 0;
+}

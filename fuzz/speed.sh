@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# fuzz/speed.sh: executions per second of each target on one core, checks
+# on (make fuzz-speed).  For each target:
+#   libfuzzer  the ASan+UBSan libFuzzer binary fuzzing for SPEED_SECONDS
+#              (default 30) from a scratch copy of corpus/<target>;
+#   replay     the same inputs (the seeds plus what that run found) replayed
+#              5 times by the plain replay binary (no sanitizer, checker on):
+#              the cost of the harness and the core alone.
+# Nothing is written to corpus/.  Runs one target at a time.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SECS=${SPEED_SECONDS:-30}
+FB=build/fuzz
+W=build/fuzz/speed
+make -s --no-print-directory -j2 $FB/ops-lf $FB/mt-lf $FB/ops-replay $FB/mt-replay >/dev/null || exit 1
+[ -n "$(ls -A corpus/ops 2>/dev/null)" ] || make -s --no-print-directory fuzz-seeds >/dev/null
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}
+printf '%-6s %14s %14s %10s %8s\n' target 'libfuzzer/s' 'replay/s' 'inputs' 'cov'
+for t in ops mt; do
+  rm -rf "$W/$t"; mkdir -p "$W/$t"
+  cp corpus/$t/* "$W/$t/"
+  log=$W/$t.log
+  taskset -c 0 $FB/$t-lf -max_total_time="$SECS" -dict=fuzz/$t.dict -max_len=2048 -rss_limit_mb=2560 \
+    -timeout=25 -print_final_stats=1 -artifact_prefix="$W/crash-$t-" "$W/$t" >"$log" 2>&1 || echo "($t: finding, see $log)"
+  lf=$(grep -m1 'stat::average_exec_per_sec' "$log" | awk '{print $2}')
+  cov=$(grep -E '(DONE|pulse|NEW|REDUCE).*cov:' "$log" | tail -1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
+  rp=$(taskset -c 0 $FB/$t-replay -t -n 5 "$W/$t" 2>&1 | tail -1 | sed -E 's/.*\(([0-9]+) exec\/s\).*/\1/')
+  printf '%-6s %14s %14s %10s %8s\n' "$t" "${lf:-?}" "${rp:-?}" "$(ls "$W/$t" | wc -l)" "${cov:-?}"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine lowers these numbers)"
