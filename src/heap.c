@@ -291,7 +291,6 @@ HAK_EXPORT void hak_debug_reset(void) {
   /* Like hak_trim, but the empty segments stay in the (bounded) segment
    * cache: a fuzzer resets after every input, and mapping and faulting
    * fresh 2 MiB segments each time cost it most of its speed. */
-  hak__quarantine_flush();
   hak__reclaim_abandoned();
   hak__bigcache_trim(0);
 }

@@ -79,11 +79,15 @@ static uintptr_t next_hint(size_t size, size_t align) {
  * failure injection, which models the OS refusing the ALLOCATOR's maps (an
  * injected failure consumed here would both make the checker report a
  * false violation and move the failure away from the call it targeted). */
+static void note_mapped(size_t size) {   /* hak__os_unmap subtracts it again */
+  uint64_t now = hak_atomic_u64_add(&hak__ctr.mapped, size, HAK_RELAXED) + size;
+  hak_atomic_u64_max(&hak__ctr.peak_mapped, now);
+}
+
 void *hak__os_map_unfailing(size_t size) {
   void *p = raw_map(NULL, size);
   if (p == NULL) { errno = ENOMEM; return NULL; }
-  uint64_t now = hak_atomic_u64_add(&hak__ctr.mapped, size, HAK_RELAXED) + size;
-  hak_atomic_u64_max(&hak__ctr.peak_mapped, now);   /* hak__os_unmap subtracts it */
+  note_mapped(size);
   return p;
 }
 
@@ -116,8 +120,7 @@ void *hak__os_map(size_t size, size_t align) {
     if (tail) raw_unmap((char *)a + size, tail);
     p = (void *)a;
   }
-  uint64_t now = hak_atomic_u64_add(&hak__ctr.mapped, size, HAK_RELAXED) + size;
-  hak_atomic_u64_max(&hak__ctr.peak_mapped, now);
+  note_mapped(size);
   return p;
 }
 
@@ -136,12 +139,13 @@ int hak__os_unmap(void *p, size_t size) {
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-static int populate_unsupported;
+static hak_atomic_u32 populate_unsupported;   /* set once, by whichever thread learns it */
 void hak__os_populate(void *p, size_t size) {
-  if (populate_unsupported) return;
+  if (hak_atomic_u32_load(&populate_unsupported, HAK_RELAXED)) return;
   int saved = errno;   /* a successful malloc leaves errno alone */
   HAK_COUNT(os_madvise, 1);
-  if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) populate_unsupported = 1;
+  if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+    hak_atomic_u32_store(&populate_unsupported, 1, HAK_RELAXED);
   errno = saved;
 }
 
