@@ -40,12 +40,22 @@ static HAK_COLD int release_for_retry(hak_heap *h) {
   return hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) < before;
 }
 
+/* A large block, with one retry after giving caches back when the OS
+ * refused.  A request no address space could hold is not retried: trimming
+ * would only throw away every cache for nothing (fuzzers and programs that
+ * probe with SIZE_MAX would pay for it on every call). */
+static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align, int *zeroed) {
+  void *p = hak__large_alloc(n, align, zeroed);
+  if (p == NULL && n <= HAK_LARGE_MAX && align <= HAK_LARGE_ALIGN_MAX && release_for_retry(h))
+    p = hak__large_alloc(n, align, zeroed);
+  return p;
+}
+
 static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   hak__ensure_init();
   if (n > HAK_MID_MAX) {
     int zeroed;
-    void *p = hak__large_alloc(n, 0, &zeroed);
-    if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, 0, &zeroed);
+    void *p = large_alloc_retry(h, n, 0, &zeroed);
     if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
     return p;
   }
@@ -219,8 +229,7 @@ void *hak__calloc(hak_heap *h, size_t nmemb, size_t size) {
   if (n > HAK_MID_MAX) {
     hak__ensure_init();
     int zeroed;
-    void *p = hak__large_alloc(n, 0, &zeroed);
-    if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, 0, &zeroed);
+    void *p = large_alloc_retry(h, n, 0, &zeroed);
     if (p == NULL) return NULL;
     hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
     if (!zeroed) memset(p, 0, n);
@@ -282,8 +291,7 @@ void *hak__alloc_aligned(hak_heap *h, size_t align, size_t n) {
   }
   hak__ensure_init();
   int zeroed;
-  void *p = hak__large_alloc(n, align, &zeroed);
-  if (p == NULL && release_for_retry(h)) p = hak__large_alloc(n, align, &zeroed);
+  void *p = large_alloc_retry(h, n, align, &zeroed);
   if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
   return p;
 }

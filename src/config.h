@@ -54,6 +54,12 @@ void hak__assert_fail(const char *cond, const char *file, int line) HAK_NORETURN
 #define HAK_MID_SLAB_SHIFT  18                   /* mid chunk: slabs of 256 KiB   */
 #define HAK_SEG_MAX_SLABS   32                   /* 8 MiB mid chunk / 256 KiB     */
 #define HAK_MID_CHUNK_MAX   ((size_t)HAK_SEG_MAX_SLABS << HAK_MID_SLAB_SHIFT)
+/* The largest request or alignment that could ever be mapped: user space
+ * is 47 bits on x86-64 and AArch64 (mmap never goes above without a hint).
+ * Anything bigger fails at once with ENOMEM and, above all, without
+ * emptying the caches first in the hope that a retry succeeds. */
+#define HAK_LARGE_MAX       (((size_t)1 << 47) - 2 * HAK_GRANULE)
+#define HAK_LARGE_ALIGN_MAX ((size_t)1 << 40)
 
 /* ---- first touch ----------------------------------------------------------
  * A page fault costs ~20 us on the VMs hakmem is measured on.  Slabs are

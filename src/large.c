@@ -77,7 +77,7 @@ static void large_unmap(hak_large *l) {
 }
 
 void *hak__large_alloc(size_t n, size_t align, int *zeroed) {
-  if (n > (size_t)PTRDIFF_MAX - HAK_GRANULE || align > ((size_t)1 << 40)) {
+  if (n > HAK_LARGE_MAX || align > HAK_LARGE_ALIGN_MAX) {
     errno = ENOMEM;
     return NULL;
   }
