@@ -52,9 +52,9 @@ void   hak_heap_collect(hak_heap *h);         /* drain, flush the thread cache b
 
 /* Trim global caches: empty segments kept for reuse and BigCache. */
 void   hak_trim(void);
-/* Destroy every heap not bound to a thread, free every large block and
- * empty BigCache: resets allocator state between fuzz inputs.  Empty
- * segments stay in the segment cache (hak_trim gives them back).  Single-threaded use
+/* Destroy every heap not bound to a thread and free every live large block:
+ * resets allocator state between fuzz inputs.  The bounded caches (empty
+ * segments, BigCache) keep their memory (hak_trim gives it back).  Single-threaded use
  * only, and only where nothing else uses hakmem (HAK_NO_OVERRIDE builds). */
 void   hak_debug_reset(void);
 
@@ -117,7 +117,7 @@ typedef struct hak_stats {
   uint64_t mapped_bytes, peak_mapped_bytes;   /* bytes currently / at most mapped */
   uint64_t segments, peak_segments;           /* tiny segments + mid chunks live */
   uint64_t segment_cache;                     /* empty segments kept for reuse */
-  uint64_t large_live, large_allocs;          /* large mappings now (live or in BigCache) / ever made */
+  uint64_t large_live, large_allocs;          /* large blocks held by the program / mappings ever made */
   uint64_t bigcache_hits, bigcache_misses, bigcache_bytes;
   uint64_t heaps, heaps_abandoned;
   uint64_t tiny_refills, mid_refills;         /* cache refills (slow path) */

@@ -288,11 +288,10 @@ HAK_EXPORT void hak_debug_reset(void) {
     hak_heap_destroy(victim);
   }
   hak__large_release_all();
-  /* Like hak_trim, but the empty segments stay in the (bounded) segment
-   * cache: a fuzzer resets after every input, and mapping and faulting
-   * fresh 2 MiB segments each time cost it most of its speed. */
+  /* Unlike hak_trim, the empty segments and BigCache stay (both bounded by
+   * their options): a fuzzer resets after every input, and mapping and
+   * faulting fresh memory each time cost it most of its speed. */
   hak__reclaim_abandoned();
-  hak__bigcache_trim(0);
 }
 
 HAK_EXPORT void hak_trim(void) {

@@ -169,7 +169,7 @@ void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* under the heaps lo
 
 /* ---- large.c ----------------------------------------------------------- */
 void  *hak__large_alloc(size_t n, size_t align, int *zeroed); /* NULL + ENOMEM */
-void   hak__large_release_all(void);                       /* debug reset: live ones too */
+void   hak__large_release_all(void);                       /* debug reset: unmap every live block */
 void   hak__large_free(hak_large *l, void *p);
 void   hak__bigcache_trim(size_t keep_bytes);
 void   hak__large_lock_all(void);

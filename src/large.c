@@ -73,7 +73,6 @@ static void large_unmap(hak_large *l) {
   hak__segmap_clear(l->r.base, l->r.size);
   hak__os_unmap((void *)l->r.base, l->r.size);
   hak__meta_large_free(l);
-  hak_atomic_u64_sub(&hak__ctr.large_live, 1, HAK_RELAXED);
 }
 
 void *hak__large_alloc(size_t n, size_t align, int *zeroed) {
@@ -93,6 +92,7 @@ void *hak__large_alloc(size_t n, size_t align, int *zeroed) {
     hak_lock_release(&large_lock);
     if (l != NULL) {
       HAK_COUNT(bigcache_hits, 1);
+      HAK_COUNT(large_live, 1);
       *zeroed = 0;
       return (void *)l->r.base;
     }
@@ -138,6 +138,7 @@ void hak__large_free(hak_large *l, void *p) {
   }
   hak_track_free(p, l->r.size);
   rlist_remove(&live_head, &l->r);
+  hak_atomic_u64_sub(&hak__ctr.large_live, 1, HAK_RELAXED);
   hak_large *evict = NULL;
   if (l->align <= HAK_GRANULE && l->r.size <= hak__opt->bigcache_bytes) {
     l->state = HAK_LARGE_CACHED;
@@ -193,9 +194,9 @@ void hak__large_release_all(void) {
     if (l != NULL) rlist_remove(&live_head, &l->r);
     hak_lock_release(&large_lock);
     if (l == NULL) break;
+    hak_atomic_u64_sub(&hak__ctr.large_live, 1, HAK_RELAXED);
     large_unmap(l);
   }
-  hak__bigcache_trim(0);
 }
 
 void hak__large_lock_all(void) { hak_lock_acquire(&large_lock); }
