@@ -72,6 +72,7 @@ static hak_segment *segment_map(int kind, size_t size) {
   seg->r.slab_shift = kind == HAK_REGION_TINY ? HAK_TINY_SLAB_SHIFT : HAK_MID_SLAB_SHIFT;
   seg->r.nslabs = (uint8_t)(size >> seg->r.slab_shift);
   reset_slabs(seg);
+  memset(seg->populated, 0, sizeof seg->populated);
   if (hak__segmap_set(seg->r.base, size, &seg->r) != 0) {
     hak__os_unmap(base, size);
     hak__meta_segment_free(seg);

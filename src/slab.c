@@ -67,13 +67,27 @@ static void *free_pop(hak_slab *s) {
 
 /* Blocks [carved, carved + n) of s are about to be handed out for the first
  * time: prefault the HAK_POPULATE_CHUNK pieces of the slab they reach that
- * no earlier carve reached (one system call instead of a page fault per
- * page; at most a chunk beyond the carved end is made resident). */
-static void populate_carve(const hak_slab *s, uint32_t n) {
+ * were never prefaulted (one system call instead of a page fault per page;
+ * at most a chunk beyond the carved end is made resident).  A slab reused
+ * from a released one, or a segment from the cache, finds its chunks marked
+ * in seg->populated and makes no system call at all. */
+static void populate_carve(hak_heap *h, const hak_slab *s, uint32_t n) {
   const uintptr_t chunk = HAK_POPULATE_CHUNK;
   uintptr_t from = (s->start + (uintptr_t)s->carved * s->block_size + chunk - 1) & ~(chunk - 1);
   uintptr_t to = (s->start + (uintptr_t)(s->carved + n) * s->block_size + chunk - 1) & ~(chunk - 1);
-  if (to > from) hak__os_populate((void *)from, to - from);
+  if (to <= from) return;
+  hak_segment *seg = (hak_segment *)hak__region_of(s->start);
+  hak_assert_internal(seg != NULL && seg->r.owner == h);
+  (void)h;
+  uintptr_t first = (from - seg->r.base) / chunk, end = (to - seg->r.base) / chunk, lo = end, hi = first;
+  for (uintptr_t i = first; i < end; i++) {
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    if (seg->populated[i >> 6] & bit) continue;
+    seg->populated[i >> 6] |= bit;
+    if (lo == end) lo = i;
+    hi = i + 1;
+  }
+  if (lo < hi) hak__os_populate((void *)(seg->r.base + lo * chunk), (hi - lo) * chunk);
 }
 
 void *hak__refill_pop(hak_heap *h, unsigned cls) {
@@ -94,7 +108,7 @@ void *hak__refill_pop(hak_heap *h, unsigned cls) {
     while (s->free != NULL && c->count < want) c->slots[c->count++] = free_pop(s);
     uint32_t n = want - c->count;
     if (n > (uint32_t)(s->capacity - s->carved)) n = (uint32_t)(s->capacity - s->carved);
-    if (n != 0) populate_carve(s, n);
+    if (n != 0) populate_carve(h, s, n);
     /* Carve from the top so that the lowest block is handed out first. */
     for (uint32_t i = n; i-- > 0;)
       c->slots[c->count++] = (void *)(s->start + (uintptr_t)(s->carved + i) * s->block_size);

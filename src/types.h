@@ -71,12 +71,18 @@ typedef struct hak_slab {
   uint32_t         reserved;
 } hak_slab;
 
-/* A tiny segment or a mid chunk. */
+/* A tiny segment or a mid chunk.  populated: bit i set once the i-th
+ * HAK_POPULATE_CHUNK of the mapping has been prefaulted; hakmem never
+ * decommits a mapped segment, so the bit stays true while it is mapped,
+ * through slab reuse and the segment cache (owner-private like the slabs;
+ * a cached segment has no owner and nobody touches it). */
+#define HAK_SEG_POPULATE_WORDS (HAK_MID_CHUNK_MAX / HAK_POPULATE_CHUNK / 64)
 typedef struct hak_segment {
   hak_region r;
   uint32_t   free_slabs;        /* bit i set: slab i unused */
   uint32_t   reserved;
   hak_slab   slabs[HAK_SEG_MAX_SLABS];
+  uint64_t   populated[HAK_SEG_POPULATE_WORDS];
 } hak_segment;
 
 /* A large block: the region is the block (user pointer == base). */
