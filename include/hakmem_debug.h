@@ -102,6 +102,9 @@ int hak_block_state(const void *p);
  * call per block) with its state. */
 typedef void (*hak_visit_fn)(void *arg, void *block, size_t usable, int cls, int state);
 void hak_heap_visit(hak_heap *h, hak_visit_fn fn, void *arg);
+/* The same, but fn is called for the LIVE blocks only (a shadow model's
+ * cross-check after every operation: no call per free or uncarved block). */
+void hak_heap_visit_live(hak_heap *h, hak_visit_fn fn, void *arg);
 
 /* ---- size classes ------------------------------------------------------ */
 #define HAK_TINY_MAX  1024u          /* largest tiny request (inclusive) */

@@ -268,8 +268,25 @@ std::vector<Seen> snapshot(const std::vector<hak_heap *> &heaps) {
   std::vector<Seen> all;
   all.reserve(1 << 14);
   for (size_t i = 0; i < heaps.size(); i++) {
+    size_t first = all.size();
     VisitCtx c{&all, (int)i};
     hak_heap_visit(heaps[i], visit_cb, &c);
+    /* the live-only visitor reports exactly the LIVE blocks, in the same order */
+    std::vector<Seen> live;
+    VisitCtx lc{&live, (int)i};
+    hak_heap_visit_live(heaps[i], visit_cb, &lc);
+    size_t k = 0;
+    for (size_t j = first; j < all.size(); j++) {
+      if (all[j].state != HAK_BLOCK_LIVE) continue;
+      if (k >= live.size() || live[k].block != all[j].block || live[k].usable != all[j].usable ||
+          live[k].cls != all[j].cls || live[k].state != HAK_BLOCK_LIVE)
+        PFAIL("visit: heap %d: hak_heap_visit_live report %zu differs from hak_heap_visit's LIVE block %#lx",
+              (int)i, k, (unsigned long)all[j].block);
+      k++;
+    }
+    if (k != live.size())
+      PFAIL("visit: heap %d: hak_heap_visit_live reports %zu blocks, hak_heap_visit %zu LIVE ones", (int)i,
+            live.size(), k);
   }
   std::stable_sort(all.begin(), all.end(), [](const Seen &a, const Seen &b) { return a.block < b.block; });
   const int ncls = hak_class_count();

@@ -22,9 +22,13 @@
 enum { M_LIVE = 0, M_FREE = 1, M_CACHED = 2, M_REMOTE = 3 };
 #define MARKS_PER_SLAB 4096u   /* max blocks per slab: 64 KiB / 16 B */
 
+/* Scratch, per slab being checked (index s->check_mark): MARKS_PER_SLAB
+ * one-byte marks, and after all marks, four counters of marks by kind so
+ * that the counts check does not rescan every carved block. */
 static hak_lock check_lock;
 static uint8_t *scratch;
 static size_t scratch_slabs;
+#define SCRATCH_PER_SLAB (MARKS_PER_SLAB + 4 * sizeof(uint32_t))
 
 void hak__check_lock_all(void) { hak_lock_acquire(&check_lock); }
 void hak__check_unlock_all(int child) {
@@ -37,15 +41,18 @@ void hak__check_unlock_all(int child) {
 static int ensure_scratch(size_t slabs) {
   if (slabs <= scratch_slabs) return 0;
   size_t want = slabs < 64 ? 64 : slabs * 2;
-  uint8_t *p = hak__os_map_unfailing(want * MARKS_PER_SLAB);
+  uint8_t *p = hak__os_map_unfailing(want * SCRATCH_PER_SLAB);
   if (p == NULL) return -1;
-  if (scratch) hak__os_unmap(scratch, scratch_slabs * MARKS_PER_SLAB);
+  if (scratch) hak__os_unmap(scratch, scratch_slabs * SCRATCH_PER_SLAB);
   scratch = p;
   scratch_slabs = want;
   return 0;
 }
 
 static uint8_t *marks_of(const hak_slab *s) { return scratch + (size_t)s->check_mark * MARKS_PER_SLAB; }
+static uint32_t *counts_of(const hak_slab *s) {
+  return (uint32_t *)(void *)(scratch + scratch_slabs * MARKS_PER_SLAB) + (size_t)s->check_mark * 4;
+}
 
 static const char *mark_name(int m) {
   return m == M_FREE ? "a slab free list" : m == M_CACHED ? "the thread cache" : "the remote queue";
@@ -70,6 +77,7 @@ static int mark_block(hak_heap *h, void *b, int mark, int cls, char *msg, size_t
   if (*m != M_LIVE)
     FAIL("heap %u: block %p is on %s and on %s at once", h->id, b, mark_name(*m), mark_name(mark));
   *m = (uint8_t)mark;
+  counts_of(s)[mark]++;
   return 0;
 }
 
@@ -132,6 +140,7 @@ static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) 
           if ((seg->free_slabs >> i) & 1) continue;
           s->check_mark = next_mark++;
           memset(marks_of(s), M_LIVE, s->carved);
+          memset(counts_of(s), 0, 4 * sizeof(uint32_t));
           if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
         }
       }
@@ -177,9 +186,7 @@ static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, 
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           if (s->capacity == 0) continue;
-          unsigned cnt[4] = { 0, 0, 0, 0 };
-          const uint8_t *m = marks_of(s);
-          for (unsigned b = 0; b < s->carved; b++) cnt[m[b]]++;
+          const uint32_t *cnt = counts_of(s);
           if (cnt[M_FREE] + s->used != s->carved)
             FAIL("heap %u: slab %p (class %u): carved %u != used %u + free-list length %u", h->id,
                  (void *)s->start, s->cls, s->carved, s->used, cnt[M_FREE]);
@@ -246,7 +253,7 @@ HAK_EXPORT int hak_check_all(char *msg, size_t len) {
 }
 
 /* ---- visitor ----------------------------------------------------------- */
-HAK_EXPORT void hak_heap_visit(hak_heap *h, hak_visit_fn fn, void *arg) {
+static void visit(hak_heap *h, hak_visit_fn fn, void *arg, int live_only) {
   static const int state_of[4] = { HAK_BLOCK_LIVE, HAK_BLOCK_FREE, HAK_BLOCK_CACHED, HAK_BLOCK_REMOTE };
   char msg[256];
   size_t partial;
@@ -261,12 +268,23 @@ HAK_EXPORT void hak_heap_visit(hak_heap *h, hak_visit_fn fn, void *arg) {
       for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
-          for (unsigned b = 0; b < s->capacity; b++)
-            fn(arg, (void *)(s->start + (uintptr_t)b * s->block_size), s->block_size, s->cls,
-               b < s->carved ? state_of[marks_of(s)[b]] : HAK_BLOCK_UNCARVED);
+          const uint8_t *m = marks_of(s);
+          unsigned end = live_only ? s->carved : s->capacity;
+          if (live_only) {   /* LIVE = carved and on no list: used minus what the lists hold */
+            const uint32_t *c = counts_of(s);
+            if (s->capacity == 0 || s->used == c[M_CACHED] + c[M_REMOTE]) continue;
+          }
+          for (unsigned b = 0; b < end; b++) {
+            int st = b < s->carved ? state_of[m[b]] : HAK_BLOCK_UNCARVED;
+            if (!live_only || st == HAK_BLOCK_LIVE)
+              fn(arg, (void *)(s->start + (uintptr_t)b * s->block_size), s->block_size, s->cls, st);
+          }
         }
   hak_lock_release(&check_lock);
 }
+
+HAK_EXPORT void hak_heap_visit(hak_heap *h, hak_visit_fn fn, void *arg) { visit(h, fn, arg, 0); }
+HAK_EXPORT void hak_heap_visit_live(hak_heap *h, hak_visit_fn fn, void *arg) { visit(h, fn, arg, 1); }
 
 /* ---- classification ---------------------------------------------------- */
 HAK_EXPORT int hak_classify(const void *p, hak_block_info *out) {

@@ -214,7 +214,7 @@ static void quiescent(int at_barrier) {
   for_each_block(full_check, NULL);
   /* ownership: LIVE in the heaps == held by the program */
   vctx v = { 0, 0 };
-  for (unsigned i = 0; i < G.nheaps; i++) hak_heap_visit(G.heaps[i], visit_live, &v);
+  for (unsigned i = 0; i < G.nheaps; i++) hak_heap_visit_live(G.heaps[i], visit_live, &v);
   if (v.overflow) return;
   size_t nm = 0;
   for_each_block(collect_mine, &nm);

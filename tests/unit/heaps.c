@@ -70,6 +70,9 @@ static void t_remote_free_and_drain(void) {
   hak_heap_visit(a, count_fn, &v);
   CHECK(v.n >= N + 1);
   CHECK(v.by_state[HAK_BLOCK_LIVE] == 1);
+  struct vcount lv = {hak_size_class(64), 0, {0}};
+  hak_heap_visit_live(a, count_fn, &lv);   /* only `keep`: no call for free or uncarved blocks */
+  CHECK(lv.n == 1 && lv.by_state[HAK_BLOCK_LIVE] == 1);
   int total = v.n - 1, reused = 0;
   void **q = malloc(sizeof(void *) * (size_t)total);
   REQUIRE(q != NULL);
