@@ -39,9 +39,9 @@ const uint8_t hak__tiny_class[(HAK_TINY_MAX >> 4) + 1] = {
 
 /* Thread-cache capacity bound per class: about 1 MiB of blocks, clamped to
  * [HAK_CACHE_MIN, HAK_CACHE_MAX] slots. */
-#define CAP(sz) ((HAK_CACHE_CLASS_BYTES / (sz)) > HAK_CACHE_MAX ? HAK_CACHE_MAX \
+#define CAP(sz) ((uint16_t)((HAK_CACHE_CLASS_BYTES / (sz)) > HAK_CACHE_MAX ? HAK_CACHE_MAX \
                : (HAK_CACHE_CLASS_BYTES / (sz)) < HAK_CACHE_MIN ? HAK_CACHE_MIN \
-               : (HAK_CACHE_CLASS_BYTES / (sz)))
+               : (HAK_CACHE_CLASS_BYTES / (sz))))
 #define MIDCAPS(e) CAP(MID(e, 0)), CAP(MID(e, 1)), CAP(MID(e, 2)), CAP(MID(e, 3))
 const uint16_t hak__class_cap_max[HAK_NCLASS] = {
   CAP(16), CAP(32), CAP(48), CAP(64), CAP(80), CAP(96), CAP(112), CAP(128),
