@@ -17,13 +17,15 @@ FUZZ_BASE    := -O1 -g -fno-omit-frame-pointer $(FUZZ_DEFS)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TSAN    := -fsanitize=thread
 FUZZ_COV     := -fprofile-instr-generate -fcoverage-mapping
-AFL_CC       := AFL_QUIET=1 afl-clang-fast
-AFL_CMPLOG_CC := AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast
+FUZZ_NOCOV   := $(CURDIR)/fuzz/uninstrumented.txt
+FUZZ_LF      := -fsanitize-coverage-ignorelist=$(FUZZ_NOCOV)
+AFL_CC       := AFL_QUIET=1 AFL_LLVM_DENYLIST=$(FUZZ_NOCOV) afl-clang-fast
+AFL_CMPLOG_CC := AFL_QUIET=1 AFL_LLVM_DENYLIST=$(FUZZ_NOCOV) AFL_LLVM_CMPLOG=1 afl-clang-fast
 FUZZ_HCFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ifuzz -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow
 FUZZ_HDRS    := fuzz/fuzz_common.h fuzz/ops_emit.h include/hakmem.h include/hakmem_debug.h
 
 # core variants (build/<name>/libhakmem.a)
-$(eval $(call core_variant,fuzz-lf,$(CLANG),$(FUZZ_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link))
+$(eval $(call core_variant,fuzz-lf,$(CLANG),$(FUZZ_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(FUZZ_LF)))
 $(eval $(call core_variant,fuzz-asan,$(CLANG),$(FUZZ_BASE) $(FUZZ_SAN)))
 $(eval $(call core_variant,fuzz-tsan,$(CLANG),$(FUZZ_BASE) $(FUZZ_TSAN)))
 $(eval $(call core_variant,fuzz-plain,$(CC),$(FUZZ_BASE)))
@@ -41,8 +43,8 @@ endef
 $(FB):
 	@mkdir -p $@
 
-$(eval $(call fuzz_bin,ops-lf,$(CLANG),-O1 $(FUZZ_SAN) -fsanitize=fuzzer,fuzz/ops.c,fuzz-lf))
-$(eval $(call fuzz_bin,mt-lf,$(CLANG),-O1 $(FUZZ_SAN) -fsanitize=fuzzer,fuzz/mt.c,fuzz-lf))
+$(eval $(call fuzz_bin,ops-lf,$(CLANG),-O1 $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LF),fuzz/ops.c,fuzz-lf))
+$(eval $(call fuzz_bin,mt-lf,$(CLANG),-O1 $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_LF),fuzz/mt.c,fuzz-lf))
 $(eval $(call fuzz_bin,ops-replay-asan,$(CLANG),-O1 $(FUZZ_SAN),fuzz/ops.c fuzz/replay.c,fuzz-asan))
 $(eval $(call fuzz_bin,mt-replay-asan,$(CLANG),-O1 $(FUZZ_SAN),fuzz/mt.c fuzz/replay.c,fuzz-asan))
 $(eval $(call fuzz_bin,mt-replay-tsan,$(CLANG),-O1 $(FUZZ_TSAN),fuzz/mt.c fuzz/replay.c,fuzz-tsan))

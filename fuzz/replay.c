@@ -6,6 +6,7 @@
  *     -v    print each input's name before running it
  *     -n N  run every input N times (persistent-mode stability)
  *     -t    print executions and exec/s at the end
+ *     -p    print each input's time per execution (finding slow inputs)
  * Directories are walked recursively (hidden files skipped).  Exit 0 when
  * every input ran; a finding aborts (the input's name is printed first). */
 #ifndef _GNU_SOURCE
@@ -26,7 +27,7 @@ __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 __attribute__((weak)) void __sanitizer_set_death_callback(void (*cb)(void));
 
 static const char *current;
-static int verbose, repeat = 1;
+static int verbose, per_input, repeat = 1;
 static unsigned long long runs, files;
 
 static void say_current(void) {
@@ -55,7 +56,13 @@ static void run_file(const char *path) {
   fclose(f);
   current = path;
   if (verbose) fprintf(stderr, "replay: %s (%ld bytes)\n", path, n);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, (size_t)n); runs++; }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (per_input)
+    fprintf(stderr, "%10.1f us  %s\n",
+            ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / repeat, path);
   files++;
   current = NULL;
   free(buf);
@@ -92,13 +99,14 @@ static void run_path(const char *path) {
 
 int main(int argc, char **argv) {
   int timing = 0, opt;
-  while ((opt = getopt(argc, argv, "vn:t")) != -1) {
+  while ((opt = getopt(argc, argv, "vn:tp")) != -1) {
     if (opt == 'v') verbose = 1;
     else if (opt == 'n') repeat = atoi(optarg) > 0 ? atoi(optarg) : 1;
     else if (opt == 't') timing = 1;
-    else { fprintf(stderr, "usage: %s [-v] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+    else if (opt == 'p') per_input = 1;
+    else { fprintf(stderr, "usage: %s [-v] [-p] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
   }
-  if (optind >= argc) { fprintf(stderr, "usage: %s [-v] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+  if (optind >= argc) { fprintf(stderr, "usage: %s [-v] [-p] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
   signal(SIGABRT, on_signal);
   signal(SIGSEGV, on_signal);
   signal(SIGBUS, on_signal);
