@@ -140,4 +140,45 @@ static inline size_t hfz_decode_size(unsigned mode, unsigned param, uint32_t v) 
 
 static inline int hfz_must_fail(size_t size) { return size > (size_t)PTRDIFF_MAX; }
 
+/* ---- checks shared by the thread targets (mt, sched) --------------------- */
+/* Failure tags of one target: stored reproducers match on them, so each
+ * target keeps its own names. */
+typedef struct hfz_tags { const char *align, *usable, *zero, *null, *err; } hfz_tags;
+
+/* A fresh block: alignment, usable size >= request, calloc's zero bytes. */
+static inline void hfz_check_fresh(const hfz_tags *t, void *p, size_t size, size_t align, int zeroed,
+                                   const char *what) {
+  size_t a = align < 16 ? 16 : align;
+  if ((uintptr_t)p % a) hfz_fail(t->align, "%s(%zu, align %zu) = %p is misaligned", what, size, align, p);
+  size_t us = hak_malloc_usable_size(p);
+  if (us < size) hfz_fail(t->usable, "%s(%zu) = %p: usable %zu", what, size, p, us);
+  if (zeroed) {
+    size_t off = hfz_verify_zero(p, size);
+    if (off != (size_t)-1) hfz_fail(t->zero, "%s(%zu) = %p: byte %zu nonzero", what, size, p, off);
+  }
+}
+
+/* The allocation an mt-format record asks for (MALLOC, CALLOC or ALIGNED
+ * with aux): made through the public API; *size becomes what was asked
+ * for, *align, *zero and *what describe the call. */
+static inline void *hfz_mt_alloc(unsigned op, unsigned aux, size_t *size, size_t *align, int *zero,
+                                 const char **what) {
+  size_t n = 1 + aux % 4;
+  *align = 16; *zero = 0; *what = "hak_malloc";
+  if (op == HFZ_MT_MALLOC) return hak_malloc(*size);
+  if (op == HFZ_MT_CALLOC) {
+    *what = "hak_calloc"; *zero = 1; *size = (*size / n) * n;
+    return hak_calloc(n, *size / n);
+  }
+  *what = "hak_aligned_alloc";
+  *align = (size_t)1 << (aux % (HFZ_MAX_ALIGN_LOG + 1));
+  return hak_aligned_alloc(*align, *size);
+}
+
+/* An allocation returned NULL: only sizes that may fail may, with ENOMEM. */
+static inline void hfz_check_null(const hfz_tags *t, size_t size, int err, const char *what) {
+  if (size < HFZ_MAYFAIL_SIZE && !hfz_must_fail(size)) hfz_fail(t->null, "%s(%zu) returned NULL", what, size);
+  if (err != ENOMEM) hfz_fail(t->err, "%s(%zu) returned NULL with errno %d", what, size, err);
+}
+
 #endif

@@ -43,24 +43,16 @@ static void verify(const mblk *m, const char *when) {
   if (us < m->size) hfz_fail("usable", "%s: block %p usable %zu < size %zu", when, (void *)m->p, us, m->size);
 }
 
+static const hfz_tags tags = { "align", "usable", "calloc-nonzero", "null", "errno" };
+
 static void fresh(mblk *m, void *p, size_t size, size_t align, int zeroed, const char *what) {
-  size_t a = align < 16 ? 16 : align;
-  if ((uintptr_t)p % a) hfz_fail("align", "%s(%zu, align %zu) = %p is misaligned", what, size, align, p);
-  size_t us = hak_malloc_usable_size(p);
-  if (us < size) hfz_fail("usable", "%s(%zu) = %p: usable %zu", what, size, p, us);
-  if (zeroed) {
-    size_t off = hfz_verify_zero(p, size);
-    if (off != (size_t)-1) hfz_fail("calloc-nonzero", "%s(%zu) = %p: byte %zu nonzero", what, size, p, off);
-  }
+  hfz_check_fresh(&tags, p, size, align, zeroed, what);
   m->p = (uint8_t *)p; m->size = size;
   m->seed = atomic_fetch_add_explicit(&seedctr, 1, memory_order_relaxed) % HFZ_PERIOD;
   hfz_fill(p, size, m->seed);
 }
 
-static void null_ok(size_t size, int err, const char *what) {
-  if (size < HFZ_MAYFAIL_SIZE && !hfz_must_fail(size)) hfz_fail("null", "%s(%zu) returned NULL", what, size);
-  if (err != ENOMEM) hfz_fail("errno", "%s(%zu) returned NULL with errno %d", what, size, err);
-}
+static void null_ok(size_t size, int err, const char *what) { hfz_check_null(&tags, size, err, what); }
 
 static void drop(mblk **slot, const char *what) {
   mblk *m = *slot;
@@ -105,14 +97,12 @@ static void *thread_main(void *arg) {
     void *p;
     switch (op) {
     case HFZ_MT_MALLOC: case HFZ_MT_CALLOC: case HFZ_MT_ALIGNED: {
-      size_t align = 16, n = 1 + aux % 4;
-      int zero = 0;
-      const char *what = "hak_malloc";
+      size_t align;
+      int zero;
+      const char *what;
       drop(sl, "free (slot reuse)");
       errno = 0;
-      if (op == HFZ_MT_MALLOC) p = hak_malloc(size);
-      else if (op == HFZ_MT_CALLOC) { what = "hak_calloc"; zero = 1; size = (size / n) * n; p = hak_calloc(n, size / n); }
-      else { what = "hak_aligned_alloc"; align = (size_t)1 << (aux % (HFZ_MAX_ALIGN_LOG + 1)); p = hak_aligned_alloc(align, size); }
+      p = hfz_mt_alloc(op, aux, &size, &align, &zero, &what);
       if (!p) { null_ok(size, errno, what); break; }
       if (hfz_must_fail(size)) hfz_fail("impossible", "%s(%zu) succeeded", what, size);
       mblk *m = malloc(sizeof *m);

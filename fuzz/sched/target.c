@@ -107,15 +107,10 @@ static void verify(const sblk *m, size_t limit, const char *when) {
              (void *)m->p, m->size, off, m->p[off], hfz_pat[(m->seed + off) % HFZ_PERIOD]);
 }
 
+static const hfz_tags tags = { "sched-align", "sched-usable", "sched-calloc", "sched-null", "sched-errno" };
+
 static void fresh(sblk *m, void *p, size_t size, size_t align, int zeroed, const char *what) {
-  size_t a = align < 16 ? 16 : align;
-  if ((uintptr_t)p % a) hfz_fail("sched-align", "%s(%zu, align %zu) = %p is misaligned", what, size, align, p);
-  size_t us = hak_malloc_usable_size(p);
-  if (us < size) hfz_fail("sched-usable", "%s(%zu) = %p: usable %zu", what, size, p, us);
-  if (zeroed) {
-    size_t off = hfz_verify_zero(p, size);
-    if (off != (size_t)-1) hfz_fail("sched-calloc", "%s(%zu) = %p: byte %zu nonzero", what, size, p, off);
-  }
+  hfz_check_fresh(&tags, p, size, align, zeroed, what);
   hak_block_info bi;
   if (!hak_classify(p, &bi) || bi.interior) hfz_fail("sched-classify", "%s(%zu) = %p: not a block start", what, size, p);
   m->tier = bi.tier;
@@ -126,10 +121,7 @@ static void fresh(sblk *m, void *p, size_t size, size_t align, int zeroed, const
   hfz_fill(p, size, m->seed);
 }
 
-static void null_ok(size_t size, int err, const char *what) {
-  if (size < HFZ_MAYFAIL_SIZE && !hfz_must_fail(size)) hfz_fail("sched-null", "%s(%zu) returned NULL", what, size);
-  if (err != ENOMEM) hfz_fail("sched-errno", "%s(%zu) returned NULL with errno %d", what, size, err);
-}
+static void null_ok(size_t size, int err, const char *what) { hfz_check_null(&tags, size, err, what); }
 
 /* Free a block the program holds (removed from the shadow first: once the
  * free has started, the owner may hand the block out again). */
@@ -245,14 +237,12 @@ static void do_op(int tid, unsigned op, const uint8_t *r) {
   void *p;
   switch (op) {
   case HFZ_MT_MALLOC: case HFZ_MT_CALLOC: case HFZ_MT_ALIGNED: {
-    size_t align = 16, n = 1 + aux % 4;
-    int zero = 0;
-    const char *what = "hak_malloc";
+    size_t align;
+    int zero;
+    const char *what;
     drop(sl, "free (slot reuse)");
     errno = 0;
-    if (op == HFZ_MT_MALLOC) p = hak_malloc(size);
-    else if (op == HFZ_MT_CALLOC) { what = "hak_calloc"; zero = 1; size = (size / n) * n; p = hak_calloc(n, size / n); }
-    else { what = "hak_aligned_alloc"; align = (size_t)1 << (aux % (HFZ_MAX_ALIGN_LOG + 1)); p = hak_aligned_alloc(align, size); }
+    p = hfz_mt_alloc(op, aux, &size, &align, &zero, &what);
     TRACE("hak-sched: T%d %s(%zu) = %p\n", tid, what, size, p);
     hs_quiet_begin();
     if (!p) null_ok(size, errno, what);
