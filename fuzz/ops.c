@@ -30,8 +30,7 @@ enum { KIND_MALLOC = 0, KIND_ALIGNED_ALLOC = 1, KIND_MEMALIGN = 2 };
 
 static struct state {
   blk       b[NTOT];
-  int       order[NTOT];    /* live entries sorted by address */
-  int       nlive;
+  int       nlive;          /* live entries, in the address treap below */
   int       nbulk;          /* live entries in the bulk pool */
   size_t    live_bytes;     /* sum of the live blocks' requested sizes */
   hak_heap *hs[NHEAPS];     /* heap slots */
@@ -117,52 +116,71 @@ static void print_context(void) {
   fprintf(stderr, "; %d abandoned; %d live blocks\n", S.nab, S.nlive);
 }
 
-/* ---- the sorted live set ---------------------------------------------------- */
+/* ---- the live set, ordered by address -----------------------------------------
+ * A treap over the entries (node = entry index, key = block address): the
+ * overlap check needs each new block's neighbours, lookups come from the
+ * visitor, and bulk operations hold thousands of blocks, where a sorted
+ * array spent most of a run shifting itself. */
+static int tl[NTOT], tr[NTOT], troot = -1;
+static uint32_t tprio[NTOT], tseed = 2463534242u;
+
 static size_t ext(const blk *b) { return b->usable ? b->usable : 1; }
+static uintptr_t key(int e) { return (uintptr_t)S.b[e].p; }
 
-/* Shift part of S.order.  Not memmove: under ASan that is __asan_memmove,
- * a checked byte-at-a-time copy that took a sixth of a libFuzzer run's time
- * with a big bulk pool.  The harness's own array needs no checking. */
-#if defined(__clang__)
-__attribute__((no_sanitize("address"), no_builtin("memmove")))
-#endif
-static void move_ints(int *dst, const int *src, int n) {
-  if (dst < src) for (int i = 0; i < n; i++) dst[i] = src[i];
-  else for (int i = n; i-- > 0;) dst[i] = src[i];
+/* Split t into keys < a (*lo) and keys >= a (*hi). */
+static void tsplit(int t, uintptr_t a, int *lo, int *hi) {
+  if (t < 0) { *lo = *hi = -1; return; }
+  if (key(t) < a) { tsplit(tr[t], a, &tr[t], hi); *lo = t; }
+  else { tsplit(tl[t], a, lo, &tl[t]); *hi = t; }
 }
 
-static int lower_bound(uintptr_t a) {   /* first position whose block starts >= a */
-  int lo = 0, hi = S.nlive;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    if ((uintptr_t)S.b[S.order[mid]].p < a) lo = mid + 1; else hi = mid;
-  }
-  return lo;
+/* Join two treaps, every key of lo below every key of hi. */
+static int tmerge(int lo, int hi) {
+  if (lo < 0) return hi;
+  if (hi < 0) return lo;
+  if (tprio[lo] > tprio[hi]) { tr[lo] = tmerge(tr[lo], hi); return lo; }
+  tl[hi] = tmerge(lo, tl[hi]);
+  return hi;
 }
+
+static int tmin(int t) { while (t >= 0 && tl[t] >= 0) t = tl[t]; return t; }
+static int tmax(int t) { while (t >= 0 && tr[t] >= 0) t = tr[t]; return t; }
 
 static int lookup(const void *p) {      /* live slot whose block starts at p, or -1 */
-  int i = lower_bound((uintptr_t)p);
-  return (i < S.nlive && S.b[S.order[i]].p == p) ? S.order[i] : -1;
+  int t = troot;
+  while (t >= 0 && key(t) != (uintptr_t)p) t = (uintptr_t)p < key(t) ? tl[t] : tr[t];
+  return t;
+}
+
+/* The live entries in address order, into out (room for NTOT); returns S.nlive. */
+static int live_in_order(int *out) {
+  int stack[NTOT], sp = 0, n = 0, t = troot;
+  while (t >= 0 || sp > 0) {
+    while (t >= 0) { stack[sp++] = t; t = tl[t]; }
+    t = stack[--sp];
+    out[n++] = t;
+    t = tr[t];
+  }
+  if (n != S.nlive) hfz_fail("harness", "live set holds %d entries, counted %d", n, S.nlive);
+  return n;
 }
 
 static void set_insert(int slot) {
   blk *b = &S.b[slot];
   uintptr_t a = (uintptr_t)b->p, e = a + ext(b);
-  int i = lower_bound(a);
-  if (i > 0) {
-    blk *q = &S.b[S.order[i - 1]];
-    if ((uintptr_t)q->p + ext(q) > a)
-      hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
-               (void *)b->p, ext(b), slot, (void *)q->p, ext(q), S.order[i - 1]);
-  }
-  if (i < S.nlive) {
-    blk *q = &S.b[S.order[i]];
-    if ((uintptr_t)q->p < e)
-      hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
-               (void *)b->p, ext(b), slot, (void *)q->p, ext(q), S.order[i]);
-  }
-  move_ints(&S.order[i + 1], &S.order[i], S.nlive - i);
-  S.order[i] = slot;
+  int lo, hi;
+  tsplit(troot, a, &lo, &hi);
+  int q = tmax(lo), r = tmin(hi);
+  if (q >= 0 && key(q) + ext(&S.b[q]) > a)
+    hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
+             (void *)b->p, ext(b), slot, (void *)S.b[q].p, ext(&S.b[q]), q);
+  if (r >= 0 && key(r) < e)
+    hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
+             (void *)b->p, ext(b), slot, (void *)S.b[r].p, ext(&S.b[r]), r);
+  tseed ^= tseed << 13; tseed ^= tseed >> 17; tseed ^= tseed << 5;
+  tprio[slot] = tseed;
+  tl[slot] = tr[slot] = -1;
+  troot = tmerge(tmerge(lo, slot), hi);
   S.nlive++;
   S.live_bytes += b->size;
   b->live = 1;
@@ -170,9 +188,12 @@ static void set_insert(int slot) {
 }
 
 static void set_remove(int slot) {
-  int i = lower_bound((uintptr_t)S.b[slot].p);
-  if (i >= S.nlive || S.order[i] != slot) hfz_fail("harness", "slot %d not in the live set", slot);
-  move_ints(&S.order[i], &S.order[i + 1], S.nlive - i - 1);
+  uintptr_t a = key(slot);
+  int lo, mid, hi;
+  tsplit(troot, a, &lo, &mid);
+  tsplit(mid, a + 1, &mid, &hi);
+  if (mid != slot || tl[mid] >= 0 || tr[mid] >= 0) hfz_fail("harness", "slot %d not in the live set", slot);
+  troot = tmerge(lo, hi);
   S.nlive--;
   S.live_bytes -= S.b[slot].size;
   S.b[slot].live = 0;
@@ -353,7 +374,9 @@ static void visit_heap(hak_heap *h) {
   struct visit_ctx c = { h, 0 };
   int want = 0;
   hak_heap_visit_live(h, visit_fn, &c);
-  for (int i = 0; i < S.nlive; i++) if (S.b[S.order[i]].owner == h) want++;
+  static int live[NTOT];
+  int n = live_in_order(live);
+  for (int i = 0; i < n; i++) if (S.b[live[i]].owner == h) want++;
   if (c.seen != want) hfz_fail("visit", "heap %u: visitor saw %d LIVE blocks, the model holds %d",
                                hak_heap_id(h), c.seen, want);
 }
@@ -371,8 +394,10 @@ static void full_check(int deep) {
     /* every slot block, and a rotating window of DEEP_BULK bulk blocks */
     static unsigned rot;
     unsigned nb = 0;
-    for (int i = 0; i < S.nlive; i++) {
-      int slot = S.order[i];
+    static int live[NTOT];
+    int n = live_in_order(live);
+    for (int i = 0; i < n; i++) {
+      int slot = live[i];
       if (slot >= NSLOTS && (unsigned)(i + rot) % (unsigned)(S.nbulk / DEEP_BULK + 1) != 0) continue;
       nb += slot >= NSLOTS;
       int st = hak_block_state(S.b[slot].p);
@@ -630,8 +655,9 @@ static void op_destroy(int hi) {
   hak_heap *h = S.hs[hi];
   if (!h) return;
   unbind_if(h);
-  for (int i = S.nlive - 1; i >= 0; i--) {
-    int slot = S.order[i];
+  static int live[NTOT];
+  for (int i = live_in_order(live) - 1; i >= 0; i--) {
+    int slot = live[i];
     if (S.b[slot].owner == h) { verify_fill(slot, SIZE_MAX, "before destroy"); set_remove(slot); }
   }
   hak_heap_destroy(h);
@@ -681,7 +707,9 @@ static void op_bulk_free(int hi, unsigned aux, unsigned x, uint32_t v) {
 
 /* ---- input driver ---------------------------------------------------------------- */
 static void forget_all(void) {        /* cheaper than clearing all of S.b */
-  for (int i = 0; i < S.nlive; i++) S.b[S.order[i]].live = 0;
+  static int live[NTOT];
+  for (int i = live_in_order(live) - 1; i >= 0; i--) S.b[live[i]].live = 0;
+  troot = -1;
 }
 
 static void reset_all(void) {
@@ -700,8 +728,9 @@ static void end_of_input(void) {
   hak_os_fail_nth(0);
   S.may_fail = 0;
   /* free what the program still holds (large blocks always: they belong to no heap) */
-  for (int i = S.nlive - 1; i >= 0; i--) {
-    int slot = S.order[i];
+  static int live[NTOT];
+  for (int i = live_in_order(live) - 1; i >= 0; i--) {
+    int slot = live[i];
     blk *b = &S.b[slot];
     if (S.keep && b->tier != HAK_TIER_LARGE && b->owner) continue;
     hak_heap *h = heap_slot(b->owner) >= 0 ? b->owner : NULL;
