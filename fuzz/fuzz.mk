@@ -22,7 +22,7 @@ FUZZ_LF      := -fsanitize-coverage-ignorelist=$(FUZZ_NOCOV)
 AFL_CC       := AFL_QUIET=1 AFL_LLVM_DENYLIST=$(FUZZ_NOCOV) afl-clang-fast
 AFL_CMPLOG_CC := AFL_QUIET=1 AFL_LLVM_DENYLIST=$(FUZZ_NOCOV) AFL_LLVM_CMPLOG=1 afl-clang-fast
 FUZZ_HCFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ifuzz -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow
-FUZZ_HDRS    := fuzz/fuzz_common.h fuzz/ops_emit.h include/hakmem.h include/hakmem_debug.h
+FUZZ_HDRS    := fuzz/fuzz_common.h fuzz/ops_emit.h fuzz/slurp.h include/hakmem.h include/hakmem_debug.h
 
 # core variants (build/<name>/libhakmem.a)
 $(eval $(call core_variant,fuzz-lf,$(CLANG),$(FUZZ_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(FUZZ_LF)))

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "slurp.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 __attribute__((weak)) void __sanitizer_set_death_callback(void (*cb)(void));
@@ -46,19 +48,13 @@ static void on_signal(int sig) {
 }
 
 static void run_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) { perror(path); exit(2); }
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-  if (!buf || (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)) { perror(path); exit(2); }
-  fclose(f);
+  size_t n;
+  uint8_t *buf = hfz_slurp(path, &n);
   current = path;
-  if (verbose) fprintf(stderr, "replay: %s (%ld bytes)\n", path, n);
+  if (verbose) fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, (size_t)n); runs++; }
+  for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, n); runs++; }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (per_input)
     fprintf(stderr, "%10.1f us  %s\n",

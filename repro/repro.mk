@@ -18,7 +18,7 @@ SCHED_ASAN   := -fsanitize=address,undefined -fno-sanitize-recover=all
 SCHED_TSAN   := -fsanitize=thread
 SCHED_HFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Ifuzz -Ifuzz/sched -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow
 SCHED_SRCS   := fuzz/sched/sched_rt.c fuzz/sched/target.c
-SCHED_HDRS   := fuzz/sched/sched_rt.h fuzz/fuzz_common.h fuzz/ops_emit.h include/hakmem.h include/hakmem_debug.h
+SCHED_HDRS   := fuzz/sched/sched_rt.h fuzz/fuzz_common.h fuzz/slurp.h fuzz/ops_emit.h include/hakmem.h include/hakmem_debug.h
 
 $(eval $(call core_variant,sched-plain,$(CC),$(SCHED_BASE)))
 $(eval $(call core_variant,sched-asan,$(CLANG),$(SCHED_BASE) $(SCHED_ASAN)))

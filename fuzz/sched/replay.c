@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "sched_rt.h"
+#include "slurp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -63,22 +64,9 @@ static void on_signal(int sig) {
   raise(sig);
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) { perror(path); exit(2); }
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-  if (!buf || (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)) { perror(path); exit(2); }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
 static int to_mt(const char *in, const char *out) {
   size_t n;
-  uint8_t *d = slurp(in, &n);
+  uint8_t *d = hfz_slurp(in, &n);
   if (n < 6) { fprintf(stderr, "%s: too short\n", in); return 2; }
   size_t nrec = (size_t)d[4] | (size_t)d[5] << 8, avail = (n - 6) / 8;
   if (nrec > avail) nrec = avail;
@@ -114,7 +102,7 @@ int main(int argc, char **argv) {
   LLVMFuzzerInitialize(&argc, &argv);
   for (int i = first; i < argc; i++) {
     size_t n;
-    uint8_t *d = slurp(argv[i], &n);
+    uint8_t *d = hfz_slurp(argv[i], &n);
     current = argv[i];
     for (int k = 0; k < repeat; k++) LLVMFuzzerTestOneInput(d, n);
     current = NULL;
