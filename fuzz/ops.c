@@ -370,12 +370,10 @@ static void visit_fn(void *arg, void *block, size_t usable, int cls, int state) 
 
 /* The visitor's LIVE blocks of heap h are exactly the model's blocks owned
  * by h (the visitor also re-runs the checker's marking pass). */
-static void visit_heap(hak_heap *h) {
+static void visit_heap(hak_heap *h, const int *live, int n) {
   struct visit_ctx c = { h, 0 };
   int want = 0;
   hak_heap_visit_live(h, visit_fn, &c);
-  static int live[NTOT];
-  int n = live_in_order(live);
   for (int i = 0; i < n; i++) if (S.b[live[i]].owner == h) want++;
   if (c.seen != want) hfz_fail("visit", "heap %u: visitor saw %d LIVE blocks, the model holds %d",
                                hak_heap_id(h), c.seen, want);
@@ -389,13 +387,13 @@ static void full_check(int deep) {
   msg[0] = 0;
   if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "hak_check_all: %s", msg);
   if (deep) {
-    for (int i = 0; i < NHEAPS; i++) if (S.hs[i]) visit_heap(S.hs[i]);
-    for (int i = 0; i < S.nab; i++) visit_heap(S.ab[i]);
+    static int live[NTOT];   /* one snapshot of the model for every heap's visit and the states */
+    int n = live_in_order(live);
+    for (int i = 0; i < NHEAPS; i++) if (S.hs[i]) visit_heap(S.hs[i], live, n);
+    for (int i = 0; i < S.nab; i++) visit_heap(S.ab[i], live, n);
     /* every slot block, and a rotating window of DEEP_BULK bulk blocks */
     static unsigned rot;
     unsigned nb = 0;
-    static int live[NTOT];
-    int n = live_in_order(live);
     for (int i = 0; i < n; i++) {
       int slot = live[i];
       if (slot >= NSLOTS && (unsigned)(i + rot) % (unsigned)(S.nbulk / DEEP_BULK + 1) != 0) continue;
