@@ -23,31 +23,42 @@
 #include "internal.h"
 
 /* ---- malloc ------------------------------------------------------------ */
-/* The OS refused a mapping (a real limit such as ulimit -v, or injection):
- * give back what this heap and the global caches hold (cached blocks,
- * empty slabs and segments, BigCache), so that memory freed in one tier
- * can serve another.  Returns 1 when something was unmapped: the caller
- * then retries once; otherwise NULL + ENOMEM stands.  Cold: failures only. */
-static HAK_COLD int release_for_retry(hak_heap *h) {
+/* The OS refused a mapping of about need bytes (a real limit such as
+ * ulimit -v or the commit limit, or injection).  Round 0: this heap gives
+ * back its cached blocks and empty slabs, and the global caches unmap
+ * need bytes, BigCache's oldest blocks first, then empty segments: that
+ * is what a limit on mapped bytes asks for, and one refused map does not
+ * cost the program every cache it has (re-faulting them is what hurts).
+ * Round 1, when the retry failed again: everything cached goes (hak_trim),
+ * so that memory freed in one tier can serve another.  Returns 1 when
+ * something was unmapped: the caller then retries; otherwise NULL + ENOMEM
+ * stands.  Cold: failures only. */
+static HAK_COLD int release_for_retry(hak_heap *h, size_t need, int round) {
   uint64_t before = hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED);
-  if (h != &hak__empty_heap) {
-    hak__drain(h);
-    hak__cache_flush_all(h);
-    hak__release_empty_slabs(h);
+  if (round == 0) {
+    if (h != &hak__empty_heap) {
+      hak__drain(h);
+      hak__cache_flush_all(h);
+      hak__release_empty_slabs(h);
+    }
+    size_t done = hak__bigcache_release(need);
+    if (done < need) hak__segment_cache_release(need - done);
+  } else {
+    hak_trim();
   }
-  hak_trim();
   errno = ENOMEM;
   return hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) < before;
 }
 
-/* A large block, with one retry after giving caches back when the OS
- * refused.  A request no address space could hold is not retried: trimming
- * would only throw away every cache for nothing (fuzzers and programs that
- * probe with SIZE_MAX would pay for it on every call). */
+/* A large block, retried after giving caches back when the OS refused.  A
+ * request no address space could hold is not retried: trimming would only
+ * throw away every cache for nothing (fuzzers and programs that probe with
+ * SIZE_MAX would pay for it on every call). */
 static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align, int *zeroed) {
   void *p = hak__large_alloc(n, align, zeroed);
-  if (p == NULL && n <= HAK_LARGE_MAX && align <= HAK_LARGE_ALIGN_MAX && release_for_retry(h))
-    p = hak__large_alloc(n, align, zeroed);
+  if (n > HAK_LARGE_MAX || align > HAK_LARGE_ALIGN_MAX) return p;
+  for (int round = 0; p == NULL && round < 2; round++)
+    if (release_for_retry(h, n + align, round)) p = hak__large_alloc(n, align, zeroed);
   return p;
 }
 
@@ -62,7 +73,8 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   if (h == &hak__empty_heap && (h = hak__heap_for_thread()) == NULL) return NULL;
   unsigned cls = hak__size_class(n);
   void *p = hak__refill_pop(h, cls);
-  if (p == NULL && release_for_retry(h)) p = hak__refill_pop(h, cls);
+  for (int round = 0; p == NULL && round < 2; round++)   /* a new slab maps at most a mid chunk */
+    if (release_for_retry(h, HAK_MID_CHUNK_MAX, round)) p = hak__refill_pop(h, cls);
   if (p == NULL) return NULL;
   if (HAK_HARDEN) hak__word_store(p, 1, 0);
   hak_track_alloc(p, n, hak__class_size[cls]);

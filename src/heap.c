@@ -297,6 +297,6 @@ HAK_EXPORT void hak_debug_reset(void) {
 HAK_EXPORT void hak_trim(void) {
   hak__quarantine_flush();   /* ASan: the quarantine is a global cache too */
   hak__reclaim_abandoned();
-  hak__segment_cache_trim(0);
-  hak__bigcache_trim(0);
+  hak__segment_cache_release(SIZE_MAX);
+  hak__bigcache_release(SIZE_MAX);
 }

@@ -135,7 +135,7 @@ const char *hak__tier_name(int cls);
 hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls);   /* NULL + ENOMEM */
 void      hak__slab_release(hak_heap *h, hak_slab *s);     /* s has used == 0 */
 void      hak__segments_release_all(hak_heap *h);          /* heap destroy */
-void      hak__segment_cache_trim(unsigned keep);
+size_t    hak__segment_cache_release(size_t bytes);       /* unmap >= bytes (SIZE_MAX: all); returns bytes */
 void      hak__segment_lock_all(void);
 void      hak__segment_unlock_all(int child);
 int       hak__segment_cache_check(char *msg, size_t len);
@@ -171,7 +171,7 @@ void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* under the heaps lo
 void  *hak__large_alloc(size_t n, size_t align, int *zeroed); /* NULL + ENOMEM */
 void   hak__large_release_all(void);                       /* debug reset: unmap every live block */
 void   hak__large_free(hak_large *l, void *p);
-void   hak__bigcache_trim(size_t keep_bytes);
+size_t hak__bigcache_release(size_t bytes);              /* unmap >= bytes, oldest first; returns bytes */
 void   hak__large_lock_all(void);
 void   hak__large_unlock_all(int child);
 int    hak__large_check(char *msg, size_t len);

@@ -171,10 +171,11 @@ void hak__large_free(hak_large *l, void *p) {
   }
 }
 
-void hak__bigcache_trim(size_t keep_bytes) {
-  for (;;) {
+size_t hak__bigcache_release(size_t bytes) {
+  size_t done = 0;
+  while (done < bytes) {
     hak_lock_acquire(&large_lock);
-    hak_large *old = cached_bytes > keep_bytes ? lru_tail : NULL;
+    hak_large *old = lru_tail;
     if (old != NULL) {
       lru_remove(old);
       rlist_remove(&bucket[old->bucket], &old->r);
@@ -182,9 +183,11 @@ void hak__bigcache_trim(size_t keep_bytes) {
       hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
     }
     hak_lock_release(&large_lock);
-    if (old == NULL) return;
+    if (old == NULL) break;
+    done += old->r.size;
     large_unmap(old);
   }
+  return done;
 }
 
 void hak__large_release_all(void) {

@@ -194,19 +194,22 @@ void hak__segments_release_all(hak_heap *h) {
   memset(h->partial, 0, sizeof h->partial);
 }
 
-void hak__segment_cache_trim(unsigned keep) {
-  for (;;) {
+size_t hak__segment_cache_release(size_t bytes) {
+  size_t done = 0;
+  while (done < bytes) {
     hak_lock_acquire(&cache_lock);
-    hak_region *r = cache_count > keep ? cache_head : NULL;
+    hak_region *r = cache_head;
     if (r != NULL) {
       list_remove(&cache_head, r);
       cache_count--;
       hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
     }
     hak_lock_release(&cache_lock);
-    if (r == NULL) return;
+    if (r == NULL) break;
+    done += r->size;
     segment_unmap((hak_segment *)r);
   }
+  return done;
 }
 
 void hak__segment_lock_all(void) { hak_lock_acquire(&cache_lock); }

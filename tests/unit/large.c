@@ -122,7 +122,7 @@ static void t_os_failure_large(void) {
   if (hak_os_fail_nth(1) != 0) { t_say("  (failure injection not compiled in)\n"); return; }
   hak_os_fail_nth(0);
   /* Nothing cached anywhere: otherwise hakmem gives that memory back and
-   * retries the map once (alloc.c, release_for_retry), absorbing the one
+   * retries the map (alloc.c, release_for_retry), absorbing the one
    * injected failure. */
   hak_heap_collect(hak_heap_current());
   hak_trim();
@@ -136,6 +136,35 @@ static void t_os_failure_large(void) {
   p = malloc(10 << 20);
   CHECK(p != NULL);
   free(p);
+}
+
+/* One refused map gives back about what it asked for, BigCache's oldest
+ * blocks first, not every cache (alloc.c, release_for_retry): the retry
+ * succeeds and the newer cached blocks are still there. */
+static void t_os_failure_keeps_caches(void) {
+  if (hak_os_fail_nth(0) != 0) { t_say("  (failure injection not compiled in)\n"); return; }
+  hak_heap *h = hak_heap_new();
+  REQUIRE(h != NULL);
+  hak_trim();
+  void *b[3];
+  for (int i = 0; i < 3; i++) REQUIRE((b[i] = hak_heap_malloc(h, 4 << 20)) != NULL);
+  for (int i = 0; i < 3; i++) hak_heap_free(h, b[i]);   /* b[0] is the oldest in BigCache */
+  hak_stats s0 = st();
+  CHECK(s0.bigcache_bytes == (size_t)12 << 20);
+  hak_os_fail_nth(1);
+  errno = 0;
+  void *p = hak_heap_malloc(h, 2 << 20);                  /* misses BigCache: needs a map */
+  hak_os_fail_nth(0);
+  hak_stats s1 = st();
+  CHECKF(p != NULL, "malloc after one refused map: NULL, errno %d", errno);
+  CHECKF(s1.bigcache_bytes == (size_t)8 << 20, "BigCache %llu KiB after the retry, want 8192",
+         (unsigned long long)(s1.bigcache_bytes >> 10));
+  void *q = hak_heap_malloc(h, 4 << 20);
+  CHECK(q == b[1] || q == b[2]);
+  hak_heap_free(h, p);
+  hak_heap_free(h, q);
+  hak_heap_destroy(h);
+  hak_trim();
 }
 
 /* Fail the k-th OS call for k = 1..40 while a fresh heap allocates a bit of
@@ -202,6 +231,7 @@ int main(void) {
   T_RUN(t_large_realloc);
   T_RUN(t_large_aligned);
   T_RUN(t_os_failure_large);
+  T_RUN(t_os_failure_keeps_caches);
   T_RUN(t_os_failure_sweep);
   return t_done();
 }
