@@ -10,12 +10,16 @@
  * HAKFUZZ_TRACE=1 in the environment prints every operation. */
 #include "fuzz_common.h"
 
+/* The model's bookkeeping, kept out of coverage by fuzz/uninstrumented.txt,
+ * which names functions as they are after inlining. */
+#define MODEL __attribute__((noinline))
+
 #define NSLOTS   HFZ_SLOTS
 #define NHEAPS   HFZ_HEAPS
 #define MAXAB    32
 #define RING     24
 #define NTOT     (NSLOTS + HFZ_BULK) /* entries 0..63: slots; 64..: the bulk pool */
-#define BUDGET   ((size_t)64 << 20)  /* live requested bytes; allocations beyond are skipped */
+#define BUDGET   ((size_t)16 << 20)  /* live requested bytes; allocations beyond are skipped */
 #define DEEP_BULK 32                 /* bulk blocks checked per deep check */
 #define MAXLARGE 8                   /* large blocks per bulk operation (each is a mapping) */
 
@@ -70,12 +74,24 @@ static unsigned qnext;
 static void quarantine_note(void *p) {
   if (QUARANTINE) qring[qnext++ % QRING] = p;
 }
-static int maybe_quarantined(const void *p) {
+MODEL static int maybe_quarantined(const void *p) {
   for (unsigned i = 0; QUARANTINE && i < QRING; i++) if (qring[i] == p) return 1;
   return 0;
 }
 static void quarantine_flushed(void) {      /* heap destroy and reset flush it */
   if (QUARANTINE) { memset(qring, 0, sizeof qring); qnext = 0; }
+}
+
+/* The core reads its options once, in its own constructor: these run
+ * first.  Caches big enough for what one input may hold (BUDGET) mean the
+ * reset between inputs hands the next one memory that is already mapped
+ * and faulted in; with the defaults (8 segments, 16 MiB) most inputs
+ * mapped afresh and spent their time in page faults.  The eviction paths
+ * this leaves idle run in fuzz/mt, the property suite and the unit tests,
+ * which keep the defaults.  The environment still wins. */
+__attribute__((constructor(101))) static void fuzz_options(void) {
+  setenv("HAKMEM_SEGMENT_CACHE", "64", 0);
+  setenv("HAKMEM_BIGCACHE_MB", "256", 0);
 }
 
 static int trace;
@@ -118,82 +134,130 @@ static void print_context(void) {
 
 /* ---- the live set, ordered by address -----------------------------------------
  * A treap over the entries (node = entry index, key = block address): the
- * overlap check needs each new block's neighbours, lookups come from the
- * visitor, and bulk operations hold thousands of blocks, where a sorted
- * array spent most of a run shifting itself. */
-static int tl[NTOT], tr[NTOT], troot = -1;
-static uint32_t tprio[NTOT], tseed = 2463534242u;
+ * overlap check needs each new block's neighbours, and bulk operations
+ * hold thousands of blocks, where a sorted array spent most of a run
+ * shifting itself.  A node's fields share a cache line. */
+static struct tnode { uintptr_t k; int l, r; uint32_t prio; } T[NTOT];
+static int troot = -1;
+static uint32_t tseed = 2463534242u;
 
 static size_t ext(const blk *b) { return b->usable ? b->usable : 1; }
-static uintptr_t key(int e) { return (uintptr_t)S.b[e].p; }
+
+
+/* Address -> entry for lookups (the DEEP visitor asks once per live
+ * block): open addressing, linear probing, deletion by backward shift. */
+#define HBITS 15                        /* 32768 cells > 2 * NTOT */
+#define HMASK ((1u << HBITS) - 1)
+static uintptr_t hkey[1u << HBITS];     /* 0: empty cell */
+static int hval[1u << HBITS];
+
+static unsigned hcell(uintptr_t a) { return (unsigned)(((uint64_t)a >> 4) * 0x9e3779b97f4a7c15ull >> (64 - HBITS)); }
+
+MODEL static void hput(uintptr_t a, int e) {
+  unsigned i = hcell(a);
+  while (hkey[i]) i = (i + 1) & HMASK;
+  hkey[i] = a;
+  hval[i] = e;
+}
+
+MODEL static void hdel(uintptr_t a) {
+  unsigned i = hcell(a);
+  while (hkey[i] != a) {
+    if (!hkey[i]) hfz_fail("harness", "address %p not in the lookup table", (void *)a);
+    i = (i + 1) & HMASK;
+  }
+  for (unsigned j = i;;) {                /* pull later cells of the run back over the hole */
+    j = (j + 1) & HMASK;
+    if (!hkey[j]) break;
+    unsigned home = hcell(hkey[j]);
+    if (((j - home) & HMASK) >= ((j - i) & HMASK)) { hkey[i] = hkey[j]; hval[i] = hval[j]; i = j; }
+  }
+  hkey[i] = 0;
+}
 
 /* Split t into keys < a (*lo) and keys >= a (*hi). */
-static void tsplit(int t, uintptr_t a, int *lo, int *hi) {
+MODEL static void tsplit(int t, uintptr_t a, int *lo, int *hi) {
   if (t < 0) { *lo = *hi = -1; return; }
-  if (key(t) < a) { tsplit(tr[t], a, &tr[t], hi); *lo = t; }
-  else { tsplit(tl[t], a, lo, &tl[t]); *hi = t; }
+  if (T[t].k < a) { tsplit(T[t].r, a, &T[t].r, hi); *lo = t; }
+  else { tsplit(T[t].l, a, lo, &T[t].l); *hi = t; }
 }
 
 /* Join two treaps, every key of lo below every key of hi. */
-static int tmerge(int lo, int hi) {
+MODEL static int tmerge(int lo, int hi) {
   if (lo < 0) return hi;
   if (hi < 0) return lo;
-  if (tprio[lo] > tprio[hi]) { tr[lo] = tmerge(tr[lo], hi); return lo; }
-  tl[hi] = tmerge(lo, tl[hi]);
+  if (T[lo].prio > T[hi].prio) { T[lo].r = tmerge(T[lo].r, hi); return lo; }
+  T[hi].l = tmerge(lo, T[hi].l);
   return hi;
 }
 
-static int tmin(int t) { while (t >= 0 && tl[t] >= 0) t = tl[t]; return t; }
-static int tmax(int t) { while (t >= 0 && tr[t] >= 0) t = tr[t]; return t; }
-
-static int lookup(const void *p) {      /* live slot whose block starts at p, or -1 */
-  int t = troot;
-  while (t >= 0 && key(t) != (uintptr_t)p) t = (uintptr_t)p < key(t) ? tl[t] : tr[t];
+/* Node n (key and priority set) into t: down to where its priority
+ * belongs, then the subtree there is split around it. */
+MODEL static int tinsert(int t, int n) {
+  if (t < 0) return n;
+  if (T[n].prio > T[t].prio) { tsplit(t, T[n].k, &T[n].l, &T[n].r); return n; }
+  if (T[n].k < T[t].k) T[t].l = tinsert(T[t].l, n);
+  else T[t].r = tinsert(T[t].r, n);
   return t;
 }
 
+/* The live entry with the largest key below a, and the one with the
+ * smallest key at or above a (-1: none). */
+MODEL static void tneighbours(uintptr_t a, int *below, int *above) {
+  *below = *above = -1;
+  for (int t = troot; t >= 0;) {
+    if (T[t].k < a) { *below = t; t = T[t].r; }
+    else { *above = t; t = T[t].l; }
+  }
+}
+
+MODEL static int lookup(const void *p) {      /* live slot whose block starts at p, or -1 */
+  for (unsigned i = hcell((uintptr_t)p); hkey[i]; i = (i + 1) & HMASK)
+    if (hkey[i] == (uintptr_t)p) return hval[i];
+  return -1;
+}
+
 /* The live entries in address order, into out (room for NTOT); returns S.nlive. */
-static int live_in_order(int *out) {
+MODEL static int live_in_order(int *out) {
   int stack[NTOT], sp = 0, n = 0, t = troot;
   while (t >= 0 || sp > 0) {
-    while (t >= 0) { stack[sp++] = t; t = tl[t]; }
+    while (t >= 0) { stack[sp++] = t; t = T[t].l; }
     t = stack[--sp];
     out[n++] = t;
-    t = tr[t];
+    t = T[t].r;
   }
   if (n != S.nlive) hfz_fail("harness", "live set holds %d entries, counted %d", n, S.nlive);
   return n;
 }
 
-static void set_insert(int slot) {
+MODEL static void set_insert(int slot) {
   blk *b = &S.b[slot];
   uintptr_t a = (uintptr_t)b->p, e = a + ext(b);
-  int lo, hi;
-  tsplit(troot, a, &lo, &hi);
-  int q = tmax(lo), r = tmin(hi);
-  if (q >= 0 && key(q) + ext(&S.b[q]) > a)
+  int q, r;
+  tneighbours(a, &q, &r);
+  if (q >= 0 && T[q].k + ext(&S.b[q]) > a)
     hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
              (void *)b->p, ext(b), slot, (void *)S.b[q].p, ext(&S.b[q]), q);
-  if (r >= 0 && key(r) < e)
+  if (r >= 0 && T[r].k < e)
     hfz_fail("overlap", "new block %p+%zu (slot %d) overlaps live block %p+%zu (slot %d)",
              (void *)b->p, ext(b), slot, (void *)S.b[r].p, ext(&S.b[r]), r);
   tseed ^= tseed << 13; tseed ^= tseed >> 17; tseed ^= tseed << 5;
-  tprio[slot] = tseed;
-  tl[slot] = tr[slot] = -1;
-  troot = tmerge(tmerge(lo, slot), hi);
+  T[slot] = (struct tnode){ a, -1, -1, tseed };
+  troot = tinsert(troot, slot);
+  hput(a, slot);
   S.nlive++;
   S.live_bytes += b->size;
   b->live = 1;
   if (slot >= NSLOTS) S.nbulk++;
 }
 
-static void set_remove(int slot) {
-  uintptr_t a = key(slot);
-  int lo, mid, hi;
-  tsplit(troot, a, &lo, &mid);
-  tsplit(mid, a + 1, &mid, &hi);
-  if (mid != slot || tl[mid] >= 0 || tr[mid] >= 0) hfz_fail("harness", "slot %d not in the live set", slot);
-  troot = tmerge(lo, hi);
+MODEL static void set_remove(int slot) {
+  uintptr_t a = T[slot].k;
+  int *link = &troot;
+  while (*link >= 0 && *link != slot) link = a < T[*link].k ? &T[*link].l : &T[*link].r;
+  if (*link != slot) hfz_fail("harness", "slot %d not in the live set", slot);
+  *link = tmerge(T[slot].l, T[slot].r);
+  hdel(a);
   S.nlive--;
   S.live_bytes -= S.b[slot].size;
   S.b[slot].live = 0;
@@ -237,7 +301,7 @@ static void unbind_if(hak_heap *h) {
 }
 
 /* ---- block checks ------------------------------------------------------------- */
-static void verify_fill(int slot, size_t limit, const char *when) {
+MODEL static void verify_fill(int slot, size_t limit, const char *when) {
   blk *b = &S.b[slot];
   size_t off = hfz_verify(b->p, b->size, b->seed, limit);
   if (off != (size_t)-1) {
@@ -350,7 +414,7 @@ static int make_room(int slot, int fallback) {
 /* ---- the checker -------------------------------------------------------------- */
 struct visit_ctx { hak_heap *h; int seen; };
 
-static void visit_fn(void *arg, void *block, size_t usable, int cls, int state) {
+MODEL static void visit_fn(void *arg, void *block, size_t usable, int cls, int state) {
   struct visit_ctx *c = (struct visit_ctx *)arg;
   if (state != HAK_BLOCK_LIVE) return;   /* a live block shown in another state fails the count */
   int slot = lookup(block);
@@ -370,7 +434,7 @@ static void visit_fn(void *arg, void *block, size_t usable, int cls, int state) 
 
 /* The visitor's LIVE blocks of heap h are exactly the model's blocks owned
  * by h (the visitor also re-runs the checker's marking pass). */
-static void visit_heap(hak_heap *h, const int *live, int n) {
+MODEL static void visit_heap(hak_heap *h, const int *live, int n) {
   struct visit_ctx c = { h, 0 };
   int want = 0;
   hak_heap_visit_live(h, visit_fn, &c);
@@ -706,7 +770,7 @@ static void op_bulk_free(int hi, unsigned aux, unsigned x, uint32_t v) {
 /* ---- input driver ---------------------------------------------------------------- */
 static void forget_all(void) {        /* cheaper than clearing all of S.b */
   static int live[NTOT];
-  for (int i = live_in_order(live) - 1; i >= 0; i--) S.b[live[i]].live = 0;
+  for (int i = live_in_order(live) - 1; i >= 0; i--) { S.b[live[i]].live = 0; hdel(T[live[i]].k); }
   troot = -1;
 }
 
@@ -829,7 +893,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case HFZ_OP_ABANDON: op_abandon(hi); break;
     case HFZ_OP_ADOPT:   op_adopt(hi); break;
     case HFZ_OP_USABLE:  op_usable(slot); break;
-    case HFZ_OP_TRIM:    hak_trim(); break;
+    case HFZ_OP_TRIM:                /* keyed: see HFZ_TRIM_KEY */
+      if (aux == 0 && r[3] == HFZ_TRIM_KEY) hak_trim();
+      else if (S.hs[hi]) hak_heap_collect(S.hs[hi]);
+      break;
     case HFZ_OP_PALLOC:  op_plain_alloc(hi, slot, sz, aux, x); break;
     case HFZ_OP_PFREE:   op_plain_free(hi, slot, aux); break;
     case HFZ_OP_BIND:    op_bind(hi, aux); break;
