@@ -143,7 +143,6 @@ static uint32_t tseed = 2463534242u;
 
 static size_t ext(const blk *b) { return b->usable ? b->usable : 1; }
 
-
 /* Address -> entry for lookups (the DEEP visitor asks once per live
  * block): open addressing, linear probing, deletion by backward shift. */
 #define HBITS 15                        /* 32768 cells > 2 * NTOT */
@@ -217,7 +216,10 @@ MODEL static int lookup(const void *p) {      /* live slot whose block starts at
   return -1;
 }
 
-/* The live entries in address order, into out (room for NTOT); returns S.nlive. */
+/* The live entries in address order, into out (room for NTOT); returns S.nlive.
+ * snap is the one buffer for it: full_check, op_destroy, end_of_input and
+ * forget_all each take a snapshot and are done with it before the next. */
+static int snap[NTOT];
 MODEL static int live_in_order(int *out) {
   int stack[NTOT], sp = 0, n = 0, t = troot;
   while (t >= 0 || sp > 0) {
@@ -451,8 +453,7 @@ static void full_check(int deep) {
   msg[0] = 0;
   if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "hak_check_all: %s", msg);
   if (deep) {
-    static int live[NTOT];   /* one snapshot of the model for every heap's visit and the states */
-    int n = live_in_order(live);
+    int *live = snap, n = live_in_order(live);   /* one snapshot for every heap's visit and the states */
     for (int i = 0; i < NHEAPS; i++) if (S.hs[i]) visit_heap(S.hs[i], live, n);
     for (int i = 0; i < S.nab; i++) visit_heap(S.ab[i], live, n);
     /* every slot block, and a rotating window of DEEP_BULK bulk blocks */
@@ -717,7 +718,7 @@ static void op_destroy(int hi) {
   hak_heap *h = S.hs[hi];
   if (!h) return;
   unbind_if(h);
-  static int live[NTOT];
+  int *live = snap;
   for (int i = live_in_order(live) - 1; i >= 0; i--) {
     int slot = live[i];
     if (S.b[slot].owner == h) { verify_fill(slot, SIZE_MAX, "before destroy"); set_remove(slot); }
@@ -769,7 +770,7 @@ static void op_bulk_free(int hi, unsigned aux, unsigned x, uint32_t v) {
 
 /* ---- input driver ---------------------------------------------------------------- */
 static void forget_all(void) {        /* cheaper than clearing all of S.b */
-  static int live[NTOT];
+  int *live = snap;
   for (int i = live_in_order(live) - 1; i >= 0; i--) { S.b[live[i]].live = 0; hdel(T[live[i]].k); }
   troot = -1;
 }
@@ -790,7 +791,7 @@ static void end_of_input(void) {
   hak_os_fail_nth(0);
   S.may_fail = 0;
   /* free what the program still holds (large blocks always: they belong to no heap) */
-  static int live[NTOT];
+  int *live = snap;
   for (int i = live_in_order(live) - 1; i >= 0; i--) {
     int slot = live[i];
     blk *b = &S.b[slot];
