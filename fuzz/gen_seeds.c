@@ -124,7 +124,7 @@ int main(int argc, char **argv) {
 
   /* collect / trim / segment release */
   hfz_init(&w, buf, sizeof buf, 16, 0, 2);
-  hfz_bulk_alloc(&w, 0, 4096, 256);                           /* > one 2 MiB tiny segment */
+  hfz_bulk_alloc(&w, 0, 2048, 1024);                          /* 2 MiB of tiny blocks: > one segment */
   hfz_bulk_alloc(&w, 1, 512, 20000);                          /* several mid chunks */
   hfz_bulk_free(&w, 0, HFZ_BF_HALF, 0, 0);
   hfz_collect(&w, 0);

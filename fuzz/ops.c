@@ -739,7 +739,7 @@ static void op_bind(int hi, unsigned aux) {
 static void op_bulk_alloc(int hi, size_t size, unsigned aux) {
   hak_heap *h = heap_get(hi);
   if (!h) return;
-  unsigned count = (aux + 1) * 64;
+  unsigned count = HFZ_BULK_COUNT(aux);
   if (size > HAK_MID_MAX && count > MAXLARGE) count = MAXLARGE;
   int e = NSLOTS;
   for (unsigned k = 0; k < count && S.nbulk < HFZ_BULK && !over_budget(size); k++) {

@@ -53,7 +53,7 @@ enum hfz_op {
   HFZ_OP_CHECK,       /* run the checker now; aux & 1: deep */
   HFZ_OP_OSFAIL,      /* hak_os_fail_nth(1 + value % 32); NULL/ENOMEM allowed from then on */
   HFZ_OP_REFILL,      /* slot: verify and rewrite the fill pattern */
-  HFZ_OP_BULK_ALLOC,  /* heap, size: (aux + 1) * 64 blocks into the bulk pool (at most HFZ_BULK live) */
+  HFZ_OP_BULK_ALLOC,  /* heap, size: HFZ_BULK_COUNT(aux) blocks into the bulk pool (at most HFZ_BULK live) */
   HFZ_OP_BULK_FREE,   /* heap: free bulk blocks, pattern aux & 3 (all, odd, older half, hashed by v);
                          x & 1: freed by heap (remote path), else by owner */
   HFZ_OP_COUNT
@@ -69,6 +69,10 @@ enum hfz_op {
  * collect their heap. */
 #define HFZ_TRIM_KEY 0x54u
 #define HFZ_BULK 8192             /* bulk pool capacity */
+/* Blocks per bulk_alloc: 1 << (aux % 13), 1..4096.  Powers of two, so a
+ * random aux mostly asks for a few dozen blocks (inputs stay fast) while
+ * 4096, one full slab of the smallest class, stays one record away. */
+#define HFZ_BULK_COUNT(aux) (1u << ((aux) % 13u))
 enum hfz_bulk_pattern { HFZ_BF_ALL = 0, HFZ_BF_ODD, HFZ_BF_HALF, HFZ_BF_HASH };
 
 /* size modes: mode = byte3 & 7, param = byte3 >> 3, v = LE32 bytes 4..7 */
@@ -216,10 +220,12 @@ static inline void hfz_bind(hfz_writer *w, unsigned heap)    { hfz_rec(w, HFZ_OP
 static inline void hfz_unbind(hfz_writer *w)                 { hfz_rec(w, HFZ_OP_BIND, 0, 1, 0, 0, 0, 0, 0); }
 static inline void hfz_usable(hfz_writer *w, unsigned slot)  { hfz_rec(w, HFZ_OP_USABLE, 0, 0, slot, 0, 0, 0, 0); }
 static inline void hfz_refill(hfz_writer *w, unsigned slot)  { hfz_rec(w, HFZ_OP_REFILL, 0, 0, slot, 0, 0, 0, 0); }
-/* count: multiple of 64, 64..4096 */
+/* count: a power of two, 1..4096 */
 static inline void hfz_bulk_alloc(hfz_writer *w, unsigned heap, unsigned count, size_t size) {
-  if (count < 64 || count > 4096 || count % 64) w->err = 1;
-  hfz__sized(w, HFZ_OP_BULK_ALLOC, heap, count / 64 - 1, 0, 0, size);
+  unsigned aux = 0;
+  while (aux < 12 && HFZ_BULK_COUNT(aux) < count) aux++;
+  if (HFZ_BULK_COUNT(aux) != count) w->err = 1;
+  hfz__sized(w, HFZ_OP_BULK_ALLOC, heap, aux, 0, 0, size);
 }
 /* pattern: enum hfz_bulk_pattern; remote: freed by heap instead of the owner */
 static inline void hfz_bulk_free(hfz_writer *w, unsigned heap, unsigned pattern, int remote, uint32_t hash) {
