@@ -82,6 +82,16 @@ for f in "${found_mt[@]}"; do
 done
 [ ${#props[@]} -gt 0 ] && replay replay-props-ops-asan $FB/ops-replay-asan -n 2 "${props[@]}"
 
+# The work budget (fuzz/FORMAT.md): the seeds must fit in it (else they stop
+# before what they were written to reach), and an input past it must stop.
+over=$(for f in corpus/ops/seed-*; do
+  HAKFUZZ_TRACE=1 $FB/ops-replay "$f" 2>&1 | grep -q 'work budget spent' && echo "${f##*/}"; done)
+if [ -z "$over" ]; then pass seeds-within-work-budget; else fail seeds-within-work-budget "$(echo $over)"; fi
+{ printf '\x0f\x00\x00\x00'; for i in 1 2 3 4; do printf '\x13\x30\x00\x07\x40\x00\x00\x00'; done; } >"$W/over-budget.ops"
+spent=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-budget.ops" 2>&1 | grep -c 'bulk_alloc\|work budget spent: 2 records')
+if [ "$spent" = 3 ]; then pass work-budget-stops-input
+else fail work-budget-stops-input "4 x bulk_alloc(4096): expected 2 to run, then the budget spent ($spent matching lines)"; fi
+
 # ---- 3. short fuzz runs ----------------------------------------------------
 # lf_run TARGET BINARY SECONDS CORPUS-DIR ARTIFACT-PREFIX LOG [SEED-DIRS...]
 lf_run() {
