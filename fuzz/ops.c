@@ -61,6 +61,7 @@ static struct state {
   unsigned  opno, nops;
   long      gas;            /* work budget left (see GAS) */
   int       peak;           /* most live blocks so far in this input */
+  int       state_checks;   /* block-state checks left after frees (-1: no limit) */
   const uint8_t *rec;       /* current record */
   const uint8_t *ring[RING];
   unsigned  ringno[RING];
@@ -407,8 +408,13 @@ static void post_alloc(int slot, void *p, size_t size, size_t align, hak_heap *o
   hfz_fill(p, size, b->seed);
 }
 
+/* hak_block_state walks the thread cache, the slab's free list and the
+ * remote queue: asked after each of thousands of bulk frees it was a tenth
+ * of a run, so a bulk free asks for its first DEEP_BULK blocks only
+ * (S.state_checks counts down; -1: no limit). */
 static void after_free_state(void *p, const char *what) {
-  if (!S.deep) return;
+  if (!S.deep || S.state_checks == 0) return;
+  if (S.state_checks > 0) S.state_checks--;
   int st = hak_block_state(p);
   if (st == HAK_BLOCK_LIVE) hfz_fail("state", "%s(%p): block still LIVE after free", what, p);
 }
@@ -783,6 +789,7 @@ static void op_bulk_free(int hi, unsigned aux, unsigned x, uint32_t v) {
   unsigned pat = aux & 3, seen = 0, total = (unsigned)S.nbulk, half = total / 2;
   hak_heap *by = NULL;
   if ((x & 1) && !(by = heap_get(hi))) return;
+  S.state_checks = DEEP_BULK;
   for (int e = NSLOTS; e < NTOT && seen < total && spend(0); e++) {
     if (!S.b[e].live) continue;
     unsigned i = seen++;
@@ -790,9 +797,10 @@ static void op_bulk_free(int hi, unsigned aux, unsigned x, uint32_t v) {
              (pat == HFZ_BF_HASH && (((i + 1) * 2654435761u) ^ v) >> 31);
     if (!go) continue;
     hak_heap *h = by ? by : owner_or(e, hi);
-    if (!h) return;
+    if (!h) break;
     free_slot(e, h, by ? "hak_heap_free (bulk, by)" : "hak_heap_free (bulk)");
   }
+  S.state_checks = -1;
 }
 
 /* ---- input driver ---------------------------------------------------------------- */
@@ -892,6 +900,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   S.opno = 0;
   S.gas = gas_limit;
   S.peak = 0;
+  S.state_checks = -1;
   memset(S.ring, 0, sizeof S.ring);
   for (int i = 0; i <= (hdr[1] & 3); i++) heap_get(i);
   if (hdr[1] & HFZ_H_BIND0) op_bind(0, 0);
