@@ -10,6 +10,10 @@
 #              the cost of the harness and the core alone, and the median
 #              time of one input (most of the mean is a tail of inputs that
 #              map and touch fresh memory: ~11 us a page on this VM).
+#   afl        fuzz/ops only: AFL++ (the campaign's main engine) with the
+#              plain persistent build (build/fuzz/ops-afl), one core, for
+#              SPEED_SECONDS from corpus/ops: afl-fuzz's execs_done / run time
+#              (calibration included) and its stability.  Skipped without afl-fuzz.
 # Nothing is written to corpus/.  Runs one target at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +40,16 @@ for t in ops mt; do
   med=$(taskset -c 0 $FB/$t-replay -p "$W/$t" 2>&1 | awk '/ us / { print $1 }' | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", a[int((NR + 1) / 2)] }')
   printf '%-6s %12s %12s %10s %12s %8s %6s\n' "$t" "${lf:-?}" "${mut:-?}" "${rp:-?}" "${med:-?}" "$(ls "$W/$t" | wc -l)" "${cov:-?}"
 done
+if command -v afl-fuzz >/dev/null && make -s --no-print-directory $FB/ops-afl >/dev/null 2>&1; then
+  rm -rf "$W/afl"
+  env -u ASAN_OPTIONS AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_CRASHES=1 \
+    AFL_FAST_CAL=1 AFL_NO_AFFINITY=1 \
+    taskset -c 0 timeout $((SECS + 60)) afl-fuzz -i corpus/ops -o "$W/afl" -x fuzz/ops.dict -m none -t 10000+ \
+    -V "$SECS" -- $FB/ops-afl >"$W/afl.log" 2>&1
+  st=$(ls "$W"/afl/*/fuzzer_stats 2>/dev/null | head -1)
+  if [ -n "$st" ]; then
+    awk -F' *: *' '/^execs_done/ { e = $2 } /^run_time/ { t = $2 } /^stability/ { s = $2 } /^bitmap_cvg/ { b = $2 }
+      END { printf "ops    afl++ plain persistent: %d executions in %d s = %.0f exec/s, stability %s, bitmap %s\n", e, t, t ? e / t : 0, s, b }' "$st"
+  else echo "ops    afl++: no fuzzer_stats (see $W/afl.log)"; fi
+fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine lowers these numbers)"
