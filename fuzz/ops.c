@@ -30,7 +30,7 @@
  * live blocks stands in for that), twice that when deep.  When the budget
  * is spent the remaining records are skipped; the end of input still frees
  * everything and checks.  Without it a few inputs (thousands of blocks,
- * checked after every op) took 90% of a campaign's time and added hit
+ * checked after every op) took 80-90% of a corpus replay and added hit
  * counts, not lines (measured on the 997-input corpus: inputs under 200 us
  * cover all but 5 of its lines).  HAKFUZZ_GAS=N overrides it (0: no
  * limit); inputs found under another budget need the same one to replay. */

@@ -70,7 +70,7 @@ enum hfz_op {
 #define HFZ_TRIM_KEY 0x54u
 #define HFZ_BULK 8192             /* bulk pool capacity */
 /* Blocks per bulk_alloc: 1 << (aux % 13), 1..4096.  Powers of two, so a
- * random aux mostly asks for a few dozen blocks (inputs stay fast) while
+ * random aux asks for a median of 64 blocks (inputs stay fast) while
  * 4096, one full slab of the smallest class, stays one record away. */
 #define HFZ_BULK_COUNT(aux) (1u << ((aux) % 13u))
 enum hfz_bulk_pattern { HFZ_BF_ALL = 0, HFZ_BF_ODD, HFZ_BF_HALF, HFZ_BF_HASH };
