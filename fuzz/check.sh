@@ -7,7 +7,7 @@
 #     corpus/ops runs twice per process in the plain build and repro/found
 #     ops inputs twice under ASan (allocator reset between inputs must make
 #     the second run identical); mt repro/found inputs 5 times (schedules);
-#  3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 45, both
+#  3. fuzzes each libFuzzer target for FUZZ_SECONDS (default 60, both
 #     targets in parallel, one per core) from a copy of corpus/;
 #  4. proves the model catches bugs: the mutants size-class-off-by-one and
 #     free-wrong-heap (repro/bugs/) must each be caught by fuzz/ops within
@@ -26,7 +26,7 @@
 #   MUTANT_SECONDS=N   budget per mutant (0 skips the mutant proof)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-S=${FUZZ_SECONDS:-45}
+S=${FUZZ_SECONDS:-60}
 MS=${MUTANT_SECONDS:-60}
 W=build/fuzz/check
 FB=build/fuzz

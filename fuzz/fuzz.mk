@@ -76,8 +76,8 @@ fuzz-seeds: $(FB)/gen_seeds $(FB)/gen_mt_seeds
 	$(FB)/gen_seeds corpus/ops
 	$(FB)/gen_mt_seeds corpus/mt
 
-# FUZZ_SECONDS: length of each fuzz run in check-fuzz (and the mutant budget)
-FUZZ_SECONDS ?= 45
+# FUZZ_SECONDS: length of each fuzz run in check-fuzz (the mutant budget is MUTANT_SECONDS, read by check.sh)
+FUZZ_SECONDS ?= 60
 check-fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/check.sh
 
