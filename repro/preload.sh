@@ -2,7 +2,8 @@
 # repro/preload.sh [LIB]: short real programs with LIB (default the release
 # build/release/libhakmem.so) preloaded as malloc, each under a 10 s timeout.
 # Exit 0 when every program exits 0 with hakmem silent on stderr; otherwise
-# print what went wrong and exit 1.  It is the fastest instrument for bugs
+# print what went wrong (the program's first stderr lines verbatim, so that
+# `repro/verdict.py sig` names the finding) and exit 1.  It is the fastest instrument for bugs
 # only a program whose malloc IS hakmem shows (init recursion, release-only
 # behaviour); make bugs uses it, make repro runs it on the real core.
 set -uo pipefail
@@ -13,11 +14,14 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 bad=0
 check() {   # check NAME CMD...
   local name=$1; shift
-  timeout -k 2 10 env LD_PRELOAD="$lib" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  # (braces with 2>/dev/null: bash's "Aborted" notice is not the program's)
+  { timeout -k 2 10 env LD_PRELOAD="$lib" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; } 2>/dev/null
   local rc=$?
   if [ $rc -ne 0 ] || grep -q '^hakmem: ' "$tmp/err"; then
     echo "preload: $name: exit $rc$( [ $rc -eq 124 ] && echo ' (hung: timeout)')"
-    grep -m3 . "$tmp/err" | sed 's/^/preload:   /'
+    # stderr as it came (not prefixed), so repro/verdict.py sig finds the
+    # program's "hakmem: " line in this script's output
+    grep -m3 . "$tmp/err"
     bad=1
     return 1
   fi

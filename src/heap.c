@@ -25,6 +25,7 @@
 
 __thread hak_heap *hak__tls_heap __attribute__((tls_model("initial-exec"))) = &hak__empty_heap;
 static __thread int tls_exit_hook __attribute__((tls_model("initial-exec")));
+static __thread int tls_in_init __attribute__((tls_model("initial-exec")));   /* see hak__init_slow */
 hak_heap hak__empty_heap;
 hak_atomic_u32 hak__init_state;
 
@@ -90,20 +91,30 @@ static void thread_exit(void *unused) {
 /* Initialisation in two phases.  Phase 1 (options, key) allocates nothing,
  * so malloc called from anywhere inside it cannot recurse (HAKMEM.md bug 6).
  * Phase 2 registers the thread-exit key and the fork handlers; glibc may
- * call malloc from them, which is fine once the core is marked ready. */
+ * call malloc from them, which is fine once the core is marked ready.
+ *
+ * A malloc from inside phase 1 on the initialising thread would wait below
+ * for that same thread forever: a silent hang at the first allocation.  It
+ * is reported instead.  The test is one branch on this slow path, taken
+ * only before the core is ready, so it is on in every build.  (A thread
+ * that loses the race holds tls_in_init only until it starts waiting.) */
 void hak__init_slow(void) {
+  if (tls_in_init) hak__fatal("hakmem: allocator re-entered during initialisation");
+  tls_in_init = 1;
   uint32_t expected = 0;
   if (hak_atomic_u32_cas(&hak__init_state, &expected, 1, HAK_ACQ_REL, HAK_ACQUIRE)) {
     hak__options_init();
     hak__stats_init();
     hak__free_key = hak__os_random();
     hak__link_key = hak__os_random();
+    tls_in_init = 0;
     hak_atomic_u32_store(&hak__init_state, 2, HAK_RELEASE);
     pthread_key_create(&exit_key, thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     hak_atomic_u32_store(&hak__init_state, 3, HAK_RELEASE);
     return;
   }
+  tls_in_init = 0;
   while (hak_atomic_u32_load(&hak__init_state, HAK_ACQUIRE) < 2) sched_yield();
 }
 
