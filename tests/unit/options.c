@@ -85,6 +85,71 @@ static void show_err(void) {
   }
 }
 
+/* The defaults as README.md documents them, written out here as literals:
+ * the test compares them with what the core says it uses, so a default
+ * changed in src/options.c without the documentation (or the reverse) is a
+ * FAIL.  Order: as the HAKMEM_VERBOSE start-up line prints them. */
+enum { O_BIGCACHE, O_INIT, O_MAX, O_LEVELS, O_SEGCACHE, O_HUGE, O_STATS, O_VERBOSE, O_N };
+static const struct { const char *env; unsigned long documented; unsigned long other; } opts[O_N] = {
+  [O_BIGCACHE] = {"HAKMEM_BIGCACHE_MB", 16, 64},
+  [O_INIT]     = {"HAKMEM_POOL_TLS_ARENA_MB_INIT", 1, 2},
+  [O_MAX]      = {"HAKMEM_POOL_TLS_ARENA_MB_MAX", 8, 4},
+  [O_LEVELS]   = {"HAKMEM_POOL_TLS_ARENA_GROWTH_LEVELS", 4, 3},
+  [O_SEGCACHE] = {"HAKMEM_SEGMENT_CACHE", 8, 0},
+  [O_HUGE]     = {"HAKMEM_HUGEPAGES", 1, 0},
+  [O_STATS]    = {"HAKMEM_STATS", 0, 1},
+  [O_VERBOSE]  = {"HAKMEM_VERBOSE", 0, 1},
+};
+
+/* The exact line HAKMEM_VERBOSE=1 prints for the option values v[]. */
+static void options_line(char *buf, size_t len, const unsigned long *v) {
+  snprintf(buf, len, "hakmem: options: bigcache %lu MiB, mid chunks %lu..%lu MiB in %lu levels, "
+           "segment cache %lu, hugepages %lu, stats %lu, verbose %lu",
+           v[O_BIGCACHE], v[O_INIT], v[O_MAX], v[O_LEVELS], v[O_SEGCACHE], v[O_HUGE], v[O_STATS], v[O_VERBOSE]);
+}
+
+/* text holds line as one whole line */
+static int has_exact_line(const char *text, const char *line) {
+  size_t n = strlen(line);
+  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    if (strncmp(l, line, n) == 0 && (l[n] == '\n' || l[n] == '\0')) return 1;
+  return 0;
+}
+
+/* With only HAKMEM_VERBOSE=1 set, every other option is at its documented
+ * default, and the start-up line must say exactly that. */
+static void t_documented_defaults(void) {
+  unsigned long v[O_N];
+  for (int i = 0; i < O_N; i++) v[i] = opts[i].documented;
+  v[O_VERBOSE] = 1;
+  char want[512];
+  options_line(want, sizeof want, v);
+  int st = run_with("HAKMEM_VERBOSE=1", NULL);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(strstr(out, "child-ok") != NULL);
+  CHECKF(has_exact_line(err, want), "want the line: %s", want);
+  show_err();
+}
+
+/* Each documented name is read: set to another valid value, it is the one
+ * value of the start-up line that changes. */
+static void t_each_option_is_read(void) {
+  for (int i = 0; i < O_N; i++) {
+    if (i == O_VERBOSE) continue;
+    unsigned long v[O_N];
+    for (int j = 0; j < O_N; j++) v[j] = opts[j].documented;
+    v[O_VERBOSE] = 1;
+    v[i] = opts[i].other;
+    char want[512], env[96];
+    options_line(want, sizeof want, v);
+    snprintf(env, sizeof env, "%s=%lu", opts[i].env, opts[i].other);
+    int st = run_with("HAKMEM_VERBOSE=1", env);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child failed", env);
+    CHECKF(has_exact_line(err, want), "%s: want the line: %s", env, want);
+    if (!has_exact_line(err, want)) show_err();
+  }
+}
+
 static void t_default_is_silent(void) {
   int st = run_with(NULL, NULL);
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -135,6 +200,8 @@ int main(int argc, char **argv) {
   if (n <= 0) { t_say("FAIL: options/readlink\n"); return 1; }
   self[n] = 0;
   t_init(120);
+  T_RUN(t_documented_defaults);
+  T_RUN(t_each_option_is_read);
   T_RUN(t_default_is_silent);
   T_RUN(t_stats_at_exit);
   T_RUN(t_invalid_value_warns);
