@@ -13,6 +13,8 @@ ARCHIVE=$PWD/build/release/libhakmem.a
 W=$PWD/build/tests/smoke
 mkdir -p "$W"
 fails=0
+# the plan (tests/check.sh): one PASS line per check below
+echo "PLAN: 9"
 
 T0=${EPOCHREALTIME/./}
 lap() { local t=${EPOCHREALTIME/./}; echo "  ($(( (t - T0) / 1000 )) ms)"; T0=$t; }

@@ -6,7 +6,13 @@
 
 UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
 UNIT_NAMES  := $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
-UNIT        ?= $(UNIT_NAMES)
+# The plan (tests/check.sh): how many PASS lines each unit program prints,
+# one per T_RUN.  Written here, not counted from the sources, so a deleted
+# test or test file is a FAIL rather than a shorter log; a new program or
+# test needs its entry raised here.
+UNIT_PLAN   := api=20 checker=22 fork=3 heaps=10 large=9 options=7 threads=6
+UNIT_PLANNED := $(foreach e,$(UNIT_PLAN),$(firstword $(subst =, ,$(e))))
+UNIT        ?= $(sort $(UNIT_NAMES) $(UNIT_PLANNED))
 TEST_CFLAGS := $(COMMON_CFLAGS) -O1 -g -fno-builtin -fno-omit-frame-pointer -Itests -Wno-missing-prototypes
 
 build/tests/unit build/tests/smoke:
@@ -19,15 +25,25 @@ build/tests/unit/%: tests/unit/%.c tests/t.h $(CORE_HDRS) build/check/libhakmem.
 # Build each test separately so that one that does not compile is one FAIL,
 # and run each under a timeout: a crash or hang is reported by name.  A test
 # program exits 1 when it printed a FAIL line; any other status is a crash.
+# A program that prints fewer PASS lines than its UNIT_PLAN entry (a test
+# lost, or the program stopped early) is one FAIL naming it.
+# plan_of NAME (shell): its UNIT_PLAN entry, empty when it has none.
 .PHONY: check-unit check-smoke
 check-unit: build/check/libhakmem.a
-	@fail=0; \
+	@fail=0; plan=0; \
+	plan_of() { for e in $(UNIT_PLAN); do [ "$${e%%=*}" = "$$1" ] && echo "$${e#*=}"; done; }; \
+	for t in $(UNIT); do n=$$(plan_of $$t); plan=$$((plan + $${n:-0})); done; \
+	echo "PLAN: $$plan"; \
 	for t in $(UNIT); do \
+	  n=$$(plan_of $$t); \
+	  if [ -z "$$n" ]; then echo "FAIL: $$t (no entry in UNIT_PLAN of tests/tests.mk)"; fail=1; fi; \
 	  if ! $(MAKE) -s --no-print-directory build/tests/unit/$$t; then \
 	    echo "FAIL: $$t (does not build)"; fail=1; continue; fi; \
-	  timeout -k 5 180 ./build/tests/unit/$$t; rc=$$?; \
+	  timeout -k 5 180 ./build/tests/unit/$$t | tee build/tests/unit/$$t.out; rc=$${PIPESTATUS[0]}; \
 	  if [ $$rc -eq 1 ]; then fail=1; \
 	  elif [ $$rc -ne 0 ]; then echo "FAIL: $$t (crashed or timed out: exit $$rc)"; fail=1; fi; \
+	  got=$$(grep -c '^PASS: ' build/tests/unit/$$t.out); \
+	  if [ -n "$$n" ] && [ "$$got" -lt "$$n" ]; then echo "FAIL: $$t ($$got of its $$n planned tests passed)"; fail=1; fi; \
 	done; exit $$fail
 
 # Smoke: real programs under LD_PRELOAD of the release .so, and one program
@@ -69,9 +85,10 @@ build/tests/faults/sweep: tests/faults/sweep.c tests/t.h $(CORE_HDRS) build/chec
 build/tests/faults/ulimit: tests/faults/ulimit.c tests/t.h $(CORE_HDRS) build/release/libhakmem.a | build/tests/faults
 	$(CC) $(TEST_CFLAGS) $< -o $@ build/release/libhakmem.a -lpthread
 
+# plan: sweep prints 2 PASS lines (one shot, outage), ulimit 1
 .PHONY: check-faults
 check-faults: build/check/libhakmem.a build/release/libhakmem.a
-	@fail=0; \
+	@echo "PLAN: 3"; fail=0; \
 	for t in sweep ulimit; do \
 	  if ! $(MAKE) -s --no-print-directory build/tests/faults/$$t; then \
 	    echo "FAIL: faults/$$t (does not build)"; fail=1; continue; fi; \
