@@ -14,6 +14,14 @@
 #     MUTANT_SECONDS (default 60), fuzzing from corpus/ops as a campaign does
 #     (MUTANT_FROM_EMPTY=1: from an empty corpus, the fuzzer alone; on this
 #     2-core VM that took 2 s and 27-67 s).
+#
+# Verdicts are named signatures (repro/verdict.py).  A fuzz run on the real
+# core passes only with exit 0 and no artifact at all (a timeout-, oom- or
+# slow-unit- input is a failure too).  A mutant is caught only by a crash-*
+# artifact whose log signature matches the mutant's declared ERE (muts
+# below) and which replays clean on the real core; a timeout or OOM is not a
+# catch.  A step not run prints "SKIP: name (why)", and counts against the
+# plan: FUZZ_SECONDS=0 or MUTANT_SECONDS=0 make check-fuzz fail, loudly.
 # Prints "PASS: name" / "FAIL: name"; exits non-zero on any FAIL.  Crash
 # artifacts and logs stay in build/fuzz/check/.
 #
@@ -36,6 +44,12 @@ rc=0
 t0=$(date +%s)
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1${2:+ ($2)}"; rc=1; }
+skip() { echo "SKIP: $1 ($2)"; }
+
+# The plan (tests/check.sh), written out so that a lost step is a FAIL:
+# build 1, corpus replays 4, repro/found replays 6 (2 ops inputs once, 2 mt
+# inputs under ASan and TSan), props 1, work budget 2, fuzz runs 2, mutants 2.
+echo "PLAN: 18"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=0:symbolize=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -109,19 +123,27 @@ if [ "$S" -gt 0 ]; then
   for t in ops mt; do
     wait "${pids[$i]}"; r=$?; i=$((i + 1))
     execs=$(grep -m1 'stat::number_of_executed_units' "$W/logs/fuzz-$t.log" | awk '{print $2}')
-    if [ $r -eq 0 ]; then pass "fuzz-$t-${S}s"; echo "  fuzz-$t: ${execs:-?} executions in ${S}s"
+    arts=$(ls "$W/crashes/$t-"* 2>/dev/null | tr '\n' ' ')
+    if [ $r -eq 0 ] && [ -z "$arts" ]; then pass "fuzz-$t-${S}s"; echo "  fuzz-$t: ${execs:-?} executions in ${S}s"
     else
-      fail "fuzz-$t-${S}s" "$(grep -m1 -E 'HAKFUZZ-FAIL|ERROR: |SUMMARY: |hakmem: ' "$W/logs/fuzz-$t.log")"
-      echo "  log: $W/logs/fuzz-$t.log; artifacts: $(ls $W/crashes/$t-* 2>/dev/null | tr '\n' ' ')"
+      fail "fuzz-$t-${S}s" "exit $r: $(./repro/verdict.py sig "$W/logs/fuzz-$t.log")"
+      echo "  log: $W/logs/fuzz-$t.log; artifacts: ${arts:-none}"
     fi
   done
+else
+  for t in ops mt; do skip "fuzz-$t" "FUZZ_SECONDS=0: no fuzz run"; done
 fi
 
 # ---- 4. the model catches the mutants ---------------------------------------
 # Each mutant tree is built by repro/bugs/mutant.sh (a patched copy of src/).
 # A mutant that no longer applies is a failure too.
+# The named signature each mutant must produce (repro/verdict.py ERE).
+declare -A mut_sig=(
+  [size-class-off-by-one]='^model\[usable\]: .*usable size [0-9]+ < request'
+  [free-wrong-heap]='^model\[checker\]: .*on the thread cache is not in a segment of this heap|^model\[state\]: .*block still LIVE after free'
+)
+muts=(size-class-off-by-one free-wrong-heap)
 if [ "$MS" -gt 0 ]; then
-  muts=(size-class-off-by-one free-wrong-heap)
   pids=()
   for m in "${muts[@]}"; do
     ( tree=$(repro/bugs/mutant.sh tree "$m") || exit 3
@@ -142,13 +164,22 @@ if [ "$MS" -gt 0 ]; then
       continue
     fi
     read -r fr secs <"$W/mutant-$m.rc"
-    if [ "$fr" -ne 0 ] && ls "$W/crashes/mutant-$m-"* >/dev/null 2>&1; then
-      pass "mutant-$m-caught"
-      echo "  mutant $m caught in ${secs}s: $(grep -m1 -E 'HAKFUZZ-FAIL|ERROR: AddressSanitizer|hakmem: ' "$W/logs/mutant-$m.log")"
+    crash=$(ls "$W/crashes/mutant-$m-crash-"* 2>/dev/null | head -1)
+    other=$(ls "$W/crashes/mutant-$m-"* 2>/dev/null | grep -v -- "-crash-" | tr '\n' ' ')
+    got=$(./repro/verdict.py match "${mut_sig[$m]}" "$W/logs/mutant-$m.log"); matched=$?
+    if [ "$fr" -eq 0 ] || [ -z "$crash" ]; then
+      fail "mutant-$m-caught" "fuzz/ops ran ${secs}s without a crash artifact (exit $fr; ${other:+not catches: $other}log: $got)"
+    elif [ $matched -ne 0 ]; then
+      fail "mutant-$m-caught" "want ${mut_sig[$m]}, got $got"
+    elif ! ( $FB/ops-replay-asan "$crash" >"$W/logs/mutant-$m-on-core.log" 2>&1 ) 2>/dev/null; then
+      fail "mutant-$m-caught" "the input also fails on the real core: $(./repro/verdict.py sig "$W/logs/mutant-$m-on-core.log")"
     else
-      fail "mutant-$m-caught" "fuzz/ops ran ${secs}s without a finding"
+      pass "mutant-$m-caught"
+      echo "  mutant $m caught in ${secs}s: $got (clean on the real core)"
     fi
   done
+else
+  for m in "${muts[@]}"; do skip "mutant-$m-caught" "MUTANT_SECONDS=0: no mutant run"; done
 fi
 
 echo "check-fuzz: $(( $(date +%s) - t0 ))s (FUZZ_SECONDS=$S MUTANT_SECONDS=$MS)"
