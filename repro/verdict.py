@@ -57,7 +57,9 @@ LINE_RULES = [
     (re.compile(r"ERROR: libFuzzer: out-of-memory|==\d+==ERROR: AddressSanitizer failed to allocate|"
                 r"allocator is out of memory trying to allocate|Out of memory"), "oom"),
     (re.compile(r"^FAIL: (\S+)(?: \((.*)\))?\s*$"), "test"),
-    (re.compile(r"ERROR: libFuzzer: deadly signal|AddressSanitizer:DEADLYSIGNAL|"
+    # (ASan's "AddressSanitizer:DEADLYSIGNAL" banner is not a finding: the
+    # "ERROR: AddressSanitizer: SEGV ..." report that follows it names the kind)
+    (re.compile(r"ERROR: libFuzzer: deadly signal|"
                 r"^(?:Segmentation fault|Aborted|Bus error)(?: \(core dumped\))?$"), "crash"),
     (re.compile(r"(?:error: |Error \d+$|undefined reference to|No rule to make target)"), "build"),
 ]
