@@ -6,15 +6,21 @@
 #      and crash report (repro/determinism.sh)
 #   3. Relacy: the real remote queue passes, the relaxed-order mutants fail
 #      (repro/relacy.sh)
-#   4. the stored schedules still catch their mutants (repro/replay.sh --mutants)
+#   4. every stored reproducer with a mutant (sched, ops and preload rows of
+#      MANIFEST) gives its named signature on that mutant (repro/replay.sh
+#      --mutants; each mutant tree is built once)
 # Builds first (-j2), one FAIL line if something does not build.  PASS:/FAIL:
 # lines; exit 1 on any FAIL.  Budget: < 3 min on 2 cores.
+# Plan (tests/check.sh): replay.sh prints its own PLAN lines; the two
+# scripts that do not, determinism.sh and relacy.sh, are declared here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/repro
 fails=0
 t0=${EPOCHREALTIME/./}
 lap() { echo "  ($(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms so far)"; }
+relacy_mutants=(09-drain-no-acquire 10-push-no-release)
+echo "PLAN: $((2 + 1 + ${#relacy_mutants[@]})) (determinism: clean + crash; relacy: the real queue + each mutant)"
 
 if ! make -s -j2 --no-print-directory sched build/fuzz/ops-replay-asan build/fuzz/mt-replay-asan \
        build/fuzz/mt-replay-tsan build/relacy/remote_queue build/release/libhakmem.so >build/repro/build.log 2>&1; then
@@ -27,6 +33,6 @@ fi
 lap
 ./repro/replay.sh || fails=$((fails + 1)); lap
 ./repro/determinism.sh "${REPRO_DET_RUNS:-100}" || fails=$((fails + 1)); lap
-./repro/relacy.sh "${RELACY_ITER:-200000}" 09-drain-no-acquire 10-push-no-release || fails=$((fails + 1)); lap
-REPRO_MUTANT_KINDS=sched ./repro/replay.sh --mutants || fails=$((fails + 1)); lap
+./repro/relacy.sh "${RELACY_ITER:-200000}" "${relacy_mutants[@]}" || fails=$((fails + 1)); lap
+./repro/replay.sh --mutants || fails=$((fails + 1)); lap
 [ $fails -eq 0 ]

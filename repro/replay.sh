@@ -12,24 +12,37 @@
 # replays the other repro/found/ inputs).  A file under repro/sched/ or
 # repro/ops/ without a MANIFEST line is a FAIL: every reproducer is listed.
 #
-# --mutants: every sched/ops reproducer whose mutant column names a mutant
-# must still FAIL on that mutant (built in build/mutants/NAME, plain replay
-# binary): the stored schedule still catches the bug.  REPRO_MUTANT_KINDS
-# (default "sched ops") limits which kinds are checked.
+# --mutants: every reproducer whose mutant column names a mutant must, on
+# that mutant (built once per mutant in build/mutants/NAME by
+# repro/bugs/mutant.sh), produce the named signature of its signature column:
+# repro/verdict.py match ERE LOG.  A timeout, a crash without an oracle line
+# or another oracle's finding is a FAIL, not "still fails".  Binaries:
+#   sched    build/sched/sched-replay (plain)
+#   ops      build/fuzz/ops-replay, or ops-replay-asan when the signature is
+#            an ASan report (^asan...; ASan keeps its SEGV handler)
+#   preload  repro/preload.sh on the mutant's build/release/libhakmem.so
+# REPRO_MUTANT_KINDS (default "sched ops preload") limits the kinds checked.
+#
+# Both modes print "PLAN: N" first (tests/check.sh), computed from MANIFEST;
+# MANIFEST_ROWS / MANIFEST_MUTANT_ROWS below are the committed row counts, so
+# a row deleted with its file is a FAIL rather than a shorter plan.
 # Prints PASS:/FAIL: lines; exit 1 on any FAIL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+MANIFEST_ROWS=14          # reproducer lines of repro/MANIFEST
+MANIFEST_MUTANT_ROWS=12   # ... of which name a mutant (the rest: regression)
 mode=${1:-core}
 fails=0
 pass() { echo "PASS: repro/$1"; }
 fail() { echo "FAIL: repro/$1"; fails=$((fails + 1)); }
+mkdir -p build/repro
 
 # run LABEL CMD...: expect exit 0
 run() {
   local label=$1; shift
   local out; out=$(mktemp)
   if { "$@" >"$out" 2>&1; } 2>/dev/null; then pass "$label"
-  else fail "$label (exit $?: $*)"; grep -m3 -E 'HAKFUZZ-FAIL|ERROR|WARNING: ThreadSanitizer|hakmem: |preload:' "$out" | sed 's/^/  /'; fi
+  else fail "$label (exit $?: $*; $(./repro/verdict.py sig "$out"))"; grep -m3 -E 'HAKFUZZ-FAIL|ERROR|WARNING: ThreadSanitizer|hakmem: |preload:' "$out" | sed 's/^/  /'; fi
   rm -f "$out"
 }
 
@@ -38,28 +51,80 @@ listed=" "
 for l in "${lines[@]}"; do listed+="$(cut -f1 <<<"$l") "; done
 
 if [ "$mode" = --mutants ]; then
+  kinds=" ${REPRO_MUTANT_KINDS:-sched ops preload} "
+  # pass 1: the rows to check and, per mutant, every target they need
+  declare -A targets=()
+  rows=() nmut=0
   for l in "${lines[@]}"; do
-    IFS=$'\t' read -r file kind what mutant expect <<<"$l"
+    IFS=$'\t' read -r file kind what mutant expect sig <<<"$l"
     [ "$mutant" = regression ] && continue
-    [[ " ${REPRO_MUTANT_KINDS:-sched ops} " == *" $kind "* ]] || continue
-    case $kind in sched) tgt=build/sched/sched-replay ;; ops) tgt=build/fuzz/ops-replay ;; *) continue ;; esac
+    nmut=$((nmut + 1))
+    [[ "$kinds" == *" $kind "* ]] || continue
+    case $kind in
+      sched)   tgt=build/sched/sched-replay ;;
+      ops)     tgt=build/fuzz/ops-replay; [[ "$sig" == '^asan'* ]] && tgt=build/fuzz/ops-replay-asan ;;
+      preload) tgt=build/release/libhakmem.so ;;
+      *)       tgt= ;;
+    esac
+    rows+=("$file"$'\x1f'"$kind"$'\x1f'"$mutant"$'\x1f'"$tgt"$'\x1f'"$sig")   # (an ERE may hold "|")
+    [ -n "$tgt" ] && targets[$mutant]="${targets[$mutant]:-} $tgt"
+  done
+  echo "PLAN: ${#rows[@]}"
+  if [ "$kinds" = " sched ops preload " ] && [ "$nmut" -lt "$MANIFEST_MUTANT_ROWS" ]; then
+    fail "manifest (only $nmut mutant rows, $MANIFEST_MUTANT_ROWS planned: a reproducer was dropped)"
+  fi
+  # pass 2: build each mutant once
+  declare -A broken=()
+  for m in "${!targets[@]}"; do
+    # shellcheck disable=SC2086
+    if ! ./repro/bugs/mutant.sh make "$m" -s -j2 ${targets[$m]} >"build/repro/mutant-$m.log" 2>&1; then
+      broken[$m]=1
+    fi
+  done
+  # pass 3: replay, and name what fired
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allow_user_segv_handler=0"; export ASAN_OPTIONS
+  for r in "${rows[@]}"; do
+    IFS=$'\x1f' read -r file kind mutant tgt sig <<<"$r"
     b=$(basename "$file")
-    if ! ./repro/bugs/mutant.sh make "$mutant" -s -j2 "$tgt" >"build/repro/mutant-$mutant.log" 2>&1; then
+    b=${b#mutant-}; [ "$kind" = preload ] && b=preload-$mutant
+    if [ -z "$tgt" ]; then fail "mutant-$b (kind $kind has no mutant replay)"; continue; fi
+    if ! why=$(./repro/verdict.py check-ere "$sig"); then
+      fail "mutant-$b (signature column '$sig': $why)"; continue; fi
+    if [ -n "${broken[$mutant]:-}" ]; then
       fail "mutant-$b (mutant $mutant does not build: build/repro/mutant-$mutant.log)"; continue; fi
+    log=build/repro/mutant-$b.log
     t0=${EPOCHREALTIME/./}
-    if { timeout -k 2 20 "build/mutants/$mutant/$tgt" "$file" >"build/repro/mutant-$b.log" 2>&1; } 2>/dev/null; then
-      fail "mutant-$b (replays clean on mutant $mutant: no longer a reproducer)"
+    case $kind in
+      preload) { timeout -k 2 30 ./repro/preload.sh "build/mutants/$mutant/$tgt" >"$log" 2>&1; } 2>/dev/null ;;
+      *)       { timeout -k 2 20 "build/mutants/$mutant/$tgt" "$file" >"$log" 2>&1; } 2>/dev/null ;;
+    esac
+    rc=$? ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+    [ $rc -eq 124 ] && echo "timeout: the replay ran past its limit" >>"$log"
+    if got=$(./repro/verdict.py match "$sig" "$log"); then
+      pass "mutant-$b (on $mutant: $got; $ms ms)"
     else
-      ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-      why=$(grep -m1 -oE 'HAKFUZZ-FAIL\[[a-z-]+\]|hakmem: [a-z ]+|ERROR: AddressSanitizer: [a-z-]+' "build/repro/mutant-$b.log")
-      pass "mutant-$b (still fails on $mutant: ${why:-crash}; $ms ms)"
+      fail "mutant-$b (on $mutant: want $sig, got ${got:-?} (exit $rc); $log)"
     fi
   done
   [ $fails -eq 0 ]; exit
 fi
 
+# core mode: the plan is one PASS per replay below
+plan=0
 for l in "${lines[@]}"; do
-  IFS=$'\t' read -r file kind what mutant expect <<<"$l"
+  case $(cut -f2 <<<"$l") in sched|mt) plan=$((plan + 2)) ;; *) plan=$((plan + 1)) ;; esac
+done
+for f in repro/found/sched-*; do
+  [ -f "$f" ] || continue
+  case "$f" in *.*) continue ;; esac
+  plan=$((plan + 2))
+done
+echo "PLAN: $plan"
+[ "${#lines[@]}" -lt "$MANIFEST_ROWS" ] &&
+  fail "manifest (only ${#lines[@]} rows, $MANIFEST_ROWS planned: a reproducer was dropped)"
+
+for l in "${lines[@]}"; do
+  IFS=$'\t' read -r file kind what mutant expect sig <<<"$l"
   b=$(basename "$file")
   if [ ! -e "$file" ]; then fail "$b (listed in MANIFEST, missing)"; continue; fi
   if [ "$expect" != clean ]; then fail "$b (expect column '$expect': the current core must be clean)"; continue; fi
