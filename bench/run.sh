@@ -81,6 +81,9 @@ run_one() {
 
 # ---------------------------------------------------------------- smoke ----
 if [ -n "$SMOKE" ]; then
+  # the plan (tests/check.sh): one PASS per workload (7 programs), written
+  # out so that a workload dropped from the list below is a FAIL
+  echo "PLAN: 7"
   SMOKE_CASES=(
     "larson|larson 1 8 1000 2000 20 4141 4"
     "larson|larson 0.5 8 1000 5000 100 4141 2"

@@ -53,6 +53,7 @@ props-bins: $(addprefix build/props/,$(PROPS_GROUPS))
 props:
 	@$(MAKE) -s --no-print-directory -j$(JOBS) props-bins build/fuzz/ops-replay
 	@PROPS_JOBS=$(JOBS) ./props/run.sh $(foreach g,$(PROPS_GROUPS),$(g)=$(PROPS_CASES_$(g)))
+	@echo "PLAN: $$((3 * $(words $(PROPS_MUTANTS)) + 1)) (props-mutants: 3 per mutant; props-ops-roundtrip: 1)"
 	@$(MAKE) -s --no-print-directory props-mutants props-ops-roundtrip
 
 # The fuzz/ops encoding of the state machine's sequences replays clean on
