@@ -94,7 +94,8 @@ for f in "${found_mt[@]}"; do
   replay "replay-found-$(basename "$f")-asan" $FB/mt-replay-asan -n 5 "$f"
   replay "replay-found-$(basename "$f")-tsan" $FB/mt-replay-tsan -n 5 "$f"
 done
-[ ${#props[@]} -gt 0 ] && replay replay-props-ops-asan $FB/ops-replay-asan -n 2 "${props[@]}"
+if [ ${#props[@]} -gt 0 ]; then replay replay-props-ops-asan $FB/ops-replay-asan -n 2 "${props[@]}"
+else skip replay-props-ops-asan "no repro/props/*.ops"; fi
 
 # The work budget (fuzz/FORMAT.md): the seeds must fit in it (else they stop
 # before what they were written to reach), and an input past it must stop.
