@@ -54,8 +54,13 @@ deps:
 clean:
 	rm -rf build
 
+# make print-VAR: the value of a make variable (the campaign summary names its build flags)
+print-%:
+	@printf '%s\n' '$($*)'
+
 -include tests/tests.mk
 -include fuzz/fuzz.mk
+-include fuzz/triage-test/triage.mk
 -include props/props.mk
 -include bench/bench.mk
 -include sanitizers/sanitizers.mk

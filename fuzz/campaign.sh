@@ -6,23 +6,29 @@
 #   make campaign HOURS=8              overnight
 #   make campaign ENGINE=libfuzzer     libFuzzer -fork instead of AFL++
 #   make campaign JOBS=4               cores to use (default: all)
+#   make campaign RESUME=1 MINUTES=10  continue the last campaign (build/campaign/latest):
+#                                      same sync directories, same triage state
 #
 # AFL++: fuzz/ops runs one -M instance (ASan+UBSan build) and -S secondaries
 # (plain build with a CMPLOG companion, plain, ASan alternately) sharing one
 # sync directory; fuzz/mt runs in its own sync directory (ASan build).  All
 # builds are persistent mode with deferred init (fuzz/afl_driver.c).
 # libFuzzer: each target with -fork=N (N split over JOBS), -ignore_crashes.
+# fuzz/sched (controlled schedules, libFuzzer only) runs next to them on one
+# core (nice 5), from fuzz/sched/seeds + corpus/sched.
 #
-# A status line every STATUS_SECONDS (default 30).  At the end (also after
-# Ctrl-C): every crash is replayed with the ASan replay binary, given a
-# signature (HAKFUZZ-FAIL tag, sanitizer bug type + first core frame, or
-# hakmem misuse message), deduplicated, minimised (libFuzzer
-# -minimize_crash), and each new signature is written to
-# repro/found/<name> with <name>.txt (one line) and <name>.report (the
-# replay's report); new coverage is merged into corpus/<target>
-# (libFuzzer -merge=1: only inputs that add coverage are added); a summary
-# is printed and written to <out>/summary.txt.  Exits 1 when a crash was
-# found (new or already in repro/found), 0 otherwise.
+# A status line every STATUS_SECONDS (default 30).  Every TRIAGE_MINUTES
+# (default 30), while the fuzzers run, and once more at the end (also after
+# Ctrl-C): fuzz/triage.py replays every new crash and hang (hangs under a
+# watchdog, signed hang-<top core frame>; mt also under TSan, plus a TSan
+# sweep of the new mt queue), retries what does not reproduce and keeps it
+# with its rate, signs findings with repro/verdict.py, minimises new ones and
+# stores them in repro/found/ (see fuzz/triage.py); new coverage is merged
+# into corpus/<target> (libFuzzer -merge=1).  The summary (commit, build
+# flags, exec/s, stability, line coverage of src/ by the merged corpus,
+# corpus growth, every finding with its reproducer) is printed and written to
+# <out>/summary.txt.  Exits 1 when a crash was found (new or already in
+# repro/found), 0 otherwise.
 #
 # Work directory: build/campaign/<date>/ (build/campaign/latest points to it).
 set -uo pipefail
@@ -36,11 +42,21 @@ elif [ -n "${MINUTES:-}" ]; then DUR=$(awk "BEGIN{print int(${MINUTES} * 60)}")
 else DUR=600; fi
 [ "$DUR" -ge 10 ] || DUR=10
 STATUS=${STATUS_SECONDS:-30}
+TRIAGE_EVERY=$(awk "BEGIN{print int(${TRIAGE_MINUTES:-30} * 60)}")
+RESUME=${RESUME:-0}
 FB=build/fuzz
-OUT=build/campaign/$(date +%Y%m%d-%H%M%S)
+TARGETS=(ops mt sched)
+if [ "$RESUME" = 1 ]; then
+  OUT=$(readlink -f build/campaign/latest 2>/dev/null)
+  [ -n "$OUT" ] && [ -d "$OUT" ] || { echo "campaign: RESUME=1 but there is no build/campaign/latest to resume" >&2; exit 2; }
+  RUN=$(( $(cat "$OUT/runs" 2>/dev/null || echo 1) + 1 ))
+else
+  OUT=$ROOT/build/campaign/$(date +%Y%m%d-%H%M%S)
+  RUN=1
+fi
 mkdir -p "$OUT/logs" "$OUT/crashes" "$OUT/triage"
 ln -sfn "$(basename "$OUT")" build/campaign/latest
-OUT=$ROOT/$OUT
+echo $RUN >"$OUT/runs"
 log() { echo "campaign: $*" | tee -a "$OUT/summary.txt" >&2; }
 interrupted=0
 trap 'interrupted=1' INT TERM
@@ -53,7 +69,7 @@ REPORT_ASAN=abort_on_error=1:detect_leaks=0:symbolize=1:allocator_may_return_nul
 if [ "$ENGINE" = afl ] && ! command -v afl-fuzz >/dev/null; then
   echo "campaign: afl-fuzz not found; run 'make deps' (Debian package afl++) or use ENGINE=libfuzzer" >&2; exit 2
 fi
-want=(fuzz)
+want=(fuzz sched)
 [ "$ENGINE" = afl ] && want+=(fuzz-afl)
 if ! make -s --no-print-directory -j"$JOBS" "${want[@]}" >"$OUT/logs/build.log" 2>&1; then
   echo "campaign: build failed, see $OUT/logs/build.log" >&2; tail -20 "$OUT/logs/build.log" >&2; exit 2
@@ -62,8 +78,11 @@ for t in ops mt; do
   [ -n "$(ls -A corpus/$t 2>/dev/null)" ] || make -s --no-print-directory fuzz-seeds >>"$OUT/logs/build.log" 2>&1
 done
 if [ $interrupted = 1 ]; then echo "campaign: interrupted during the build" >&2; exit 130; fi
+mkdir -p corpus/sched
+# corpus sizes before the first run of this campaign (a resumed run keeps them)
+[ -f "$OUT/corpus_before" ] || for t in "${TARGETS[@]}"; do echo "$t $(ls corpus/$t | wc -l)"; done >"$OUT/corpus_before"
 declare -A corpus_before
-for t in ops mt; do corpus_before[$t]=$(ls corpus/$t | wc -l); done
+while read -r t n; do corpus_before[$t]=$n; done <"$OUT/corpus_before"
 
 # ---- start the fuzzers ---------------------------------------------------------
 pids=()
@@ -84,15 +103,16 @@ stop_all() {
 # cores: mt gets a quarter (at least one), ops the rest (at least two: -M and a CMPLOG -S)
 JMT=$(( JOBS / 4 )); [ $JMT -ge 1 ] || JMT=1
 JOPS=$(( JOBS - JMT )); [ $JOPS -ge 2 ] || JOPS=2
-log "engine $ENGINE, $DUR s, $JOBS cores (ops $JOPS, mt $JMT), output $OUT"
+log "run $RUN$([ "$RESUME" = 1 ] && echo ' (resumed)'): engine $ENGINE, $DUR s, $JOBS cores (ops $JOPS, mt $JMT, sched 1 at nice 5), output $OUT"
 
 if [ "$ENGINE" = afl ]; then
   export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 \
          AFL_SKIP_CRASHES=1 AFL_IGNORE_SEED_PROBLEMS=1 AFL_TESTCACHE_SIZE=64 AFL_FAST_CAL=1
   # afl_start TARGET NAME ROLE BINARY [extra afl-fuzz args]
   afl_start() {
-    local t=$1 name=$2 role=$3 bin=$4; shift 4
-    setsid afl-fuzz "$role" "$name" -i corpus/$t -o "$OUT/afl-$t" -x fuzz/$t.dict -m none -t 10000+ \
+    local t=$1 name=$2 role=$3 bin=$4 in=corpus/$1; shift 4
+    [ -d "$OUT/afl-$t/$name/queue" ] && in=-      # resume: continue this instance's queue
+    setsid afl-fuzz "$role" "$name" -i "$in" -o "$OUT/afl-$t" -x fuzz/$t.dict -m none -t 10000+ \
       -V "$DUR" "$@" -- "$bin" >"$OUT/logs/afl-$t-$name.log" 2>&1 </dev/null &
     pids+=($!)
   }
@@ -112,41 +132,80 @@ else
     mkdir -p "$OUT/lf-$t"
     setsid $FB/$t-lf -fork=$j -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$DUR" \
       -dict=fuzz/$t.dict -max_len=2048 -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
-      -artifact_prefix="$OUT/crashes/$t-" "$OUT/lf-$t" corpus/$t >"$OUT/logs/lf-$t.log" 2>&1 </dev/null &
+      -artifact_prefix="$OUT/crashes/$t-" "$OUT/lf-$t" corpus/$t >>"$OUT/logs/lf-$t.log" 2>&1 </dev/null &
     pids+=($!)
   done
 fi
+# fuzz/sched: libFuzzer (its only engine), one process, below the others
+mkdir -p "$OUT/lf-sched"
+setsid nice -n 5 build/sched/sched-lf -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -fork=1 \
+  -max_total_time="$DUR" -max_len=4096 -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
+  -artifact_prefix="$OUT/crashes/sched-" "$OUT/lf-sched" corpus/sched fuzz/sched/seeds \
+  >>"$OUT/logs/lf-sched.log" 2>&1 </dev/null &
+pids+=($!)
 
 # ---- status ------------------------------------------------------------------
-# stats TARGET -> "execs exec/s corpus coverage crashes"
+# engine_of TARGET: sched is always libFuzzer
+engine_of() { if [ "$1" = sched ]; then echo libfuzzer; else echo "$ENGINE"; fi; }
+# stats TARGET -> "execs exec/s corpus coverage crashes stability"
+# (AFL++: summed over the instances, stability the lowest instance's; libFuzzer: the last status line)
 stats() {
   local t=$1
-  if [ "$ENGINE" = afl ]; then
+  if [ "$(engine_of $t)" = afl ]; then
     awk -F' *: *' '
       $1=="run_time"{rt=$2} $1=="execs_done"{e+=$2; if(rt>0)s+=$2/rt}   # run_time comes first
       $1=="corpus_count"{if($2>c)c=$2} $1=="bitmap_cvg"{sub("%","",$2); if($2+0>b)b=$2+0}
       $1=="saved_crashes"||$1=="unique_crashes"{k+=$2}
-      END{printf "%d %d %d %.2f%% %d\n", e, s, c, b, k}' "$OUT"/afl-$t/*/fuzzer_stats 2>/dev/null
+      $1=="stability"{sub("%","",$2); if(st==""||$2+0<st)st=$2+0}
+      END{printf "%d %d %d %.2f%% %d %s\n", e, s, c, b, k, (st==""?"?":sprintf("%.2f%%",st))}' "$OUT"/afl-$t/*/fuzzer_stats 2>/dev/null
   else
     local line k
-    line=$(grep -aE '^#[0-9]+.*(cov|corp):' "$OUT/logs/lf-$t.log" | tail -1)
+    line=$(grep -aE '^#[0-9]+.*(cov|corp):' "$OUT/logs/lf-$t.log" 2>/dev/null | tail -1)
     k=$(ls "$OUT/crashes" 2>/dev/null | grep -c "^$t-")
-    echo "$line" | awk -v k="$k" '{e=$1; sub("#","",e); c="?"; v="?"; s=0
+    echo "$line" | awk -v k="$k" '{e=$1; sub("#","",e); sub(":","",e); c="?"; v="?"; s=0
       for(i=1;i<=NF;i++){ if($i=="corp:"){split($(i+1),a,"/"); c=a[1]} if($i=="cov:")v=$(i+1); if($i=="exec/s:"||$i=="exec/s")s=$(i+1)}
-      printf "%d %d %s %s %d\n", e, s, c, v, k}'
+      printf "%d %d %s %s %d n/a\n", e, s, c, v, k}'
   fi
 }
 status_line() {
   local el=$1 s
   printf 'campaign: %5ds/%ds' "$el" "$DUR"
-  for t in ops mt; do
-    s=($(stats $t)); [ ${#s[@]} -ge 5 ] || s=(0 0 0 ? 0)
+  for t in "${TARGETS[@]}"; do
+    s=($(stats $t)); [ ${#s[@]} -ge 6 ] || s=(0 0 0 ? 0 ?)
     printf ' | %s: %s execs, %s/s, corpus %s, cov %s, crashes %s' $t "${s[0]}" "${s[1]}" "${s[2]}" "${s[3]}" "${s[4]}"
+    [ "${s[5]}" = n/a ] || printf ', stability %s' "${s[5]}"
   done
   echo
 }
+
+# ---- triage and corpus merge (every TRIAGE_MINUTES, and at the end) ----------------
+triage() {    # fuzz/triage.py: incremental (OUT/triage/state.json)
+  python3 fuzz/triage.py "$OUT" --how "found by make campaign, ENGINE=$ENGINE, run $RUN" \
+    >>"$OUT/logs/triage.log" 2>&1 || log "triage failed (see $OUT/logs/triage.log)"
+  tail -1 "$OUT/logs/triage.log" | sed 's/^/campaign: /' >&2
+}
+merge_corpus() {   # only inputs that add coverage go into corpus/<target>
+  local t dirs q bin len
+  for t in "${TARGETS[@]}"; do
+    dirs=()
+    if [ "$(engine_of $t)" = afl ]; then for q in "$OUT"/afl-$t/*/queue; do [ -d "$q" ] && dirs+=("$q"); done
+    else [ -d "$OUT/lf-$t" ] && dirs+=("$OUT/lf-$t"); fi
+    [ ${#dirs[@]} -gt 0 ] || continue
+    bin=$FB/$t-lf; len=2048
+    [ $t = sched ] && { bin=build/sched/sched-lf; len=4096; }
+    timeout 900 nice -n 5 $bin -merge=1 -max_len=$len -rss_limit_mb=2560 -timeout=25 corpus/$t "${dirs[@]}" \
+      >>"$OUT/logs/merge-$t.log" 2>&1 || log "merge of $t failed (see $OUT/logs/merge-$t.log); corpus/$t unchanged by it"
+  done
+}
+periodic() {   # in the background, so the status lines keep coming
+  triage; merge_corpus
+  log "periodic triage and corpus merge done at $(( $(date +%s) - t0 ))s: corpus ops $(ls corpus/ops | wc -l), mt $(ls corpus/mt | wc -l), sched $(ls corpus/sched | wc -l)"
+}
+
 t0=$(date +%s)
 next=$STATUS
+next_triage=$TRIAGE_EVERY
+periodic_pid=""
 while :; do
   sleep 1
   el=$(( $(date +%s) - t0 ))
@@ -156,113 +215,48 @@ while :; do
   [ $alive = 1 ] || break
   if [ $el -ge $((DUR + 60)) ]; then log "fuzzers still running ${el}s after start: stopping them"; break; fi
   if [ $el -ge $next ]; then status_line $el | tee -a "$OUT/status.log" >&2; next=$((next + STATUS)); fi
+  if [ $el -ge $next_triage ] && [ $el -lt $((DUR - 60)) ]; then
+    if [ -z "$periodic_pid" ] || ! kill -0 "$periodic_pid" 2>/dev/null; then periodic & periodic_pid=$!; fi
+    next_triage=$((next_triage + TRIAGE_EVERY))
+  fi
 done
 stop_all
+[ -z "$periodic_pid" ] || wait "$periodic_pid" 2>/dev/null
 trap - INT TERM
 elapsed=$(( $(date +%s) - t0 ))
 status_line $elapsed | tee -a "$OUT/status.log" >&2
 final=()   # after the stop: AFL writes its last statistics on exit
-for t in ops mt; do s=($(stats $t)); [ ${#s[@]} -ge 5 ] || s=(0 0 0 ? 0); final+=("$t ${s[*]}"); done
+for t in "${TARGETS[@]}"; do s=($(stats $t)); [ ${#s[@]} -ge 6 ] || s=(0 0 0 ? 0 ?); final+=("$t ${s[*]}"); done
 [ "$ENGINE" = afl ] && grep -h -m3 -iE 'PROGRAM ABORT|Fork server|error' "$OUT"/logs/afl-*.log 2>/dev/null | head -5 >&2
+triage
+merge_corpus
 
-# ---- triage ----------------------------------------------------------------------
-# signature REPORT-FILE -> a file-name-safe signature
-signature() {
-  local r=$1 tag kind frame msg
-  tag=$(grep -m1 -o 'HAKFUZZ-FAIL\[[^]]*\]' "$r" | sed -E 's/HAKFUZZ-FAIL\[(.*)\]/\1/')
-  frame=$(grep -E '^ +#[0-9]+ ' "$r" | grep -vE 'hfz_fail|abort|raise|pthread_kill|__sanitizer|libc\.so|fuzzer::|LLVMFuzzer|hak__fatal|fatal\.c|run_file|run_path|replay\.c|main ' \
-          | grep -m1 -oE ' in [A-Za-z_][A-Za-z0-9_]*' | awk '{print $2}')
-  if [ -n "$tag" ]; then
-    # the innermost part of the message (after the last ": "), numbers dropped
-    msg=$(grep -m1 'HAKFUZZ-FAIL' "$r" | sed -E 's/.*: //; s/0x[0-9a-f]+//g; s/[0-9]+//g' | tr -c 'a-zA-Z\n' '-' \
-          | tr -s '-' | cut -c1-40 | sed -E 's/^-//; s/-$//')
-    echo "model-$tag-$msg"
-  elif kind=$(grep -m1 -oE 'ERROR: (AddressSanitizer|LeakSanitizer|MemorySanitizer): [a-z-]+' "$r"); then
-    echo "asan-${kind##* }-${frame:-unknown}"
-  elif kind=$(grep -m1 -oE 'runtime error: [a-z ]+' "$r"); then
-    echo "ubsan-$(echo "${kind#runtime error: }" | tr ' ' '-' | cut -c1-30)-${frame:-unknown}"
-  elif kind=$(grep -m1 -oE 'ThreadSanitizer: [a-z -]+' "$r"); then
-    echo "tsan-$(echo "${kind#ThreadSanitizer: }" | tr ' ' '-')-${frame:-unknown}"
-  elif msg=$(grep -m1 -E '^hakmem: ' "$r"); then
-    echo "hakmem-$(echo "$msg" | sed -E 's/^hakmem: //; s/ of 0x.*//; s/0x[0-9a-f]+//g' | tr -c 'a-zA-Z0-9\n' '-' | tr -s '-' | cut -c1-40)"
-  else
-    echo "crash-$(sha1sum "$r" | cut -c1-8)"
-  fi
-}
-
-# replay_report TARGET INPUT REPORT [replay args]: the symbolised ASan replay
-replay_report() {
-  local t=$1 in=$2 out=$3; shift 3
-  ( ASAN_OPTIONS=$REPORT_ASAN timeout 120 $FB/$t-replay-asan "$@" "$in" >"$out" 2>&1; r=$?; exit $r ) 2>/dev/null
-}
-
-crash_files() {   # TARGET -> crash inputs, one per line
-  local t=$1
-  ls "$OUT"/afl-$t/*/crashes/id:* 2>/dev/null
-  ls "$OUT"/crashes/$t-crash-* "$OUT"/crashes/$t-leak-* "$OUT"/crashes/$t-oom-* 2>/dev/null
-}
-
-declare -A seen
-new=0 known=0 raw=0 flaky=0
-findings=()
-for t in ops mt; do
-  prefix=""; [ $t = mt ] && prefix="mt-"
-  while IFS= read -r c; do
-    [ -n "$c" ] || continue
-    raw=$((raw + 1))
-    rep=$OUT/triage/report-$raw.txt
-    replay_report $t "$c" "$rep"; rc=$?
-    if [ $rc -eq 0 ] && [ $t = mt ]; then    # threads: give the schedule a few more tries
-      replay_report $t "$c" "$rep" -n 20; rc=$?
-    fi
-    if [ $rc -eq 0 ]; then
-      flaky=$((flaky + 1)); cp "$c" "$OUT/triage/flaky-$raw"
-      echo "campaign: $c does not reproduce under the replay binary (kept as $OUT/triage/flaky-$raw)" >&2
-      continue
-    fi
-    sig=$prefix$(signature "$rep")
-    [ -z "${seen[$sig]:-}" ] || continue
-    seen[$sig]=1
-    dest=repro/found/$sig
-    if [ -e "$dest" ]; then known=$((known + 1)); findings+=("known  $dest"); continue; fi
-    # minimise: libFuzzer keeps the smallest input that still crashes
-    min=$OUT/triage/min-$raw
-    ( timeout 150 $FB/$t-lf -minimize_crash=1 -max_total_time=60 -runs=100000 \
-      -exact_artifact_path="$min" "$c" >"$OUT/triage/minimize-$raw.log" 2>&1; exit 0 ) 2>/dev/null
-    src=$c
-    if [ -s "$min" ]; then
-      replay_report $t "$min" "$rep.min"
-      if [ $? -ne 0 ] && [ "$prefix$(signature "$rep.min")" = "$sig" ]; then src=$min; mv "$rep.min" "$rep"; fi
-    fi
-    cp "$src" "$dest"
-    cp "$rep" "$dest.report"
-    line=$(grep -m1 -E 'HAKFUZZ-FAIL|ERROR: [A-Za-z]+Sanitizer|runtime error|ThreadSanitizer: |^hakmem: ' "$rep")
-    echo "$line (found by make campaign, ENGINE=$ENGINE, $(date +%F); input $(wc -c <"$src") bytes; replay: build/fuzz/$t-replay-asan $dest)" >"$dest.txt"
-    new=$((new + 1)); findings+=("NEW    $dest  $line")
-  done < <(crash_files $t)
-done
-
-# ---- merge new coverage into corpus/ --------------------------------------------------
-for t in ops mt; do
-  dirs=()
-  if [ "$ENGINE" = afl ]; then for q in "$OUT"/afl-$t/*/queue; do [ -d "$q" ] && dirs+=("$q"); done
-  else [ -d "$OUT/lf-$t" ] && dirs+=("$OUT/lf-$t"); fi
-  [ ${#dirs[@]} -gt 0 ] || continue
-  timeout 900 $FB/$t-lf -merge=1 -max_len=2048 -rss_limit_mb=2560 -timeout=25 corpus/$t "${dirs[@]}" \
-    >"$OUT/logs/merge-$t.log" 2>&1 || log "merge of $t failed (see $OUT/logs/merge-$t.log); corpus/$t unchanged by it"
-done
+# line coverage of src/ reached by the merged corpus (fuzz/coverage.sh: llvm-cov)
+cov=$(./fuzz/coverage.sh 2>&1 | tee "$OUT/logs/coverage.log" | awk '$1=="TOTAL"{print $6; exit}')
+[ -n "$cov" ] || cov="? (see $OUT/logs/coverage.log)"
 
 # ---- summary ------------------------------------------------------------------------
+echo "$elapsed" >>"$OUT/elapsed"
+new=0 known=0 unrep=0
+while IFS=$'\t' read -r st _ _ _ _; do
+  case $st in new) new=$((new + 1)) ;; known) known=$((known + 1)) ;; unreproduced) unrep=$((unrep + 1)) ;; esac
+done <"$OUT/triage/findings.tsv"
+flags() { make -s --no-print-directory print-"$1" 2>/dev/null; }
 {
   echo "==== hakmem fuzz campaign summary ===="
-  echo "engine:    $ENGINE ($JOBS cores: ops $JOPS, mt $JMT)"
-  echo "duration:  ${elapsed}s of ${DUR}s requested$([ $interrupted = 1 ] && echo ' (interrupted)')"
+  echo "commit:    $(git rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(git status --porcelain -- src fuzz 2>/dev/null)" ] && echo ' (+ uncommitted changes in src/ or fuzz/)')"
+  echo "builds:    core $(flags FUZZ_BASE); ASan $(flags FUZZ_SAN); AFL++ plain -O2 -g $(flags FUZZ_DEFS); sched $(flags SCHED_BASE)"
+  echo "engine:    $ENGINE ($JOBS cores: ops $JOPS, mt $JMT, sched 1 at nice 5); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "run:       $RUN$([ "$RESUME" = 1 ] && echo ' (resumed: same sync directories and triage state)'); this run ${elapsed}s of ${DUR}s requested$([ $interrupted = 1 ] && echo ' (interrupted)'); all runs $(awk '{s+=$1} END{print s}' "$OUT/elapsed")s"
   for f in "${final[@]}"; do
     set -- $f
-    echo "target $1:  $2 executions, $3 exec/s (last), fuzzer corpus $4, coverage $5, crash files $6; corpus/$1: ${corpus_before[$1]} -> $(ls corpus/$1 | wc -l) files"
+    echo "target $1:  $(engine_of $1), $2 executions, $3 exec/s, stability $7, fuzzer corpus $4, coverage $5, crash files $6; corpus/$1: ${corpus_before[$1]:-0} -> $(ls corpus/$1 | wc -l) files"
   done
-  echo "crashes:   $raw crash inputs, $flaky not reproducible, $((new + known)) unique signatures ($new new, $known already in repro/found)"
-  for f in "${findings[@]}"; do echo "  $f"; done
+  echo "coverage:  $cov of the lines of src/ reached by corpus/ops + corpus/mt after the merge (fuzz/coverage.sh)"
+  echo "findings:  $((new + known)) signatures ($new new, $known already in repro/found), $unrep inputs not reproduced (kept in repro/found/unreproduced with their rate)"
+  while IFS=$'\t' read -r st t rate path sig; do
+    printf '  %-12s %-5s rate %-6s %s  %s\n' "$st" "$t" "$rate" "$path" "$sig"
+  done <"$OUT/triage/findings.tsv"
   echo "output:    $OUT"
 } | tee -a "$OUT/summary.txt"
 [ $((new + known)) -eq 0 ]
