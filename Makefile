@@ -60,6 +60,7 @@ clean:
 -include bench/bench.mk
 -include sanitizers/sanitizers.mk
 -include repro/repro.mk
+-include tests/oracle/oracle.mk
 
 # Suites run by `make check`, in order; fragments append to CHECK_SUITES.
 check: deps
