@@ -8,8 +8,9 @@
 # build/check/obj/*.o with the mutant check.o in place of the real one, links
 # tests/unit/checker.c against it and runs it.  The mutant is KILLED only
 # when repro/verdict.py finds a named test signature (a "FAIL: checker/..."
-# line) in the log; a build error, timeout or crash is a FAIL of the row,
-# never a kill.  A mutant leaving everything green is a SURVIVOR (FAIL).
+# line) in the log and some failed case failed on the checker's answer (wrong
+# or no message); a case whose child timed out or crashed, a build error or
+# a timeout of the whole program is a FAIL of the row, never a kill.  A mutant leaving everything green is a SURVIVOR (FAIL).
 # Prints "PLAN: N", then one PASS/FAIL line per check.  Needs the env from
 # tests/oracle/oracle.mk (CC, COMMON_CFLAGS, CHECK_CFLAGS, TEST_CFLAGS).
 set -uo pipefail
@@ -44,8 +45,11 @@ PY
   then echo "FAIL: oracle/$name (mutant does not build: $d/build.log)"; rows+=("| $name | check.c:$line | $text | build error |"); continue; fi
   timeout -k 5 120 "$d/checker" >"$d/run.log" 2>&1
   sig=$(python3 repro/verdict.py sig "$d/run.log")
-  if python3 repro/verdict.py match '^test\[checker/' "$d/run.log" >/dev/null; then
-    killer=$(grep -o '^FAIL: checker/.*' "$d/run.log" | sed 's/^FAIL: //' | paste -sd, -)
+  # killers: failed cases whose reason is the checker's answer, not a child
+  # that timed out or crashed (tests/unit/checker.c prints "child ..." then)
+  killer=$(awk '/^    /{why=$0} /^FAIL: checker\//{ if (why !~ /: child /) { sub(/^FAIL: /, ""); print } why="" }' \
+           "$d/run.log" | paste -sd, -)
+  if python3 repro/verdict.py match '^test\[checker/' "$d/run.log" >/dev/null && [ -n "$killer" ]; then
     echo "PASS: oracle/$name killed by $killer"
     rows+=("| $name | check.c:$line | \`$text\` | $killer |")
   else
