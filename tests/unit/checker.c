@@ -16,6 +16,7 @@ typedef struct {
   unsigned  cls;
   void     *b[NB];      /* live blocks */
   hak_slab *s;          /* their slab */
+  hak_heap *o;          /* the other heap (remote frees) */
 } fixture;
 
 /* NB live blocks of one class in a fresh heap, then free every 4th
@@ -23,6 +24,7 @@ typedef struct {
  * (freed after the flush), every 4th+2 goes REMOTE (freed by heap o). */
 static void setup(fixture *f, hak_heap *o) {
   f->h = hak_heap_new();
+  f->o = o;
   f->cls = (unsigned)hak_size_class(CLS_SIZE);
   for (int i = 0; i < NB; i++) f->b[i] = hak_heap_malloc(f->h, CLS_SIZE);
   for (int i = 0; i < NB; i += 4) { hak_heap_free(f->h, f->b[i]); f->b[i] = NULL; }
@@ -67,10 +69,9 @@ static void c_free_link_outside(fixture *f) {
   poke_link(f->s->free, f->s->start + ((uintptr_t)1 << seg_of(f)->r.slab_shift));  /* next slab */
 }
 static void c_free_link_misaligned(fixture *f) { poke_link(f->s->free, (uintptr_t)f->b[3] + 8); }
-static void c_cache_foreign(fixture *f) {
-  static char not_ours[128] __attribute__((aligned(64)));
-  cache_push(f, not_ours);
-}
+/* A live block of the other heap: a real block (so the checker without
+ * this check does not crash on it, it miscounts and says something else). */
+static void c_cache_foreign(fixture *f) { cache_push(f, hak_heap_malloc(f->o, CLS_SIZE)); }
 static void c_cache_unused_slab(fixture *f) {
   hak_segment *seg = seg_of(f);   /* an unused slab's start field is 0: compute its address */
   unsigned i = (unsigned)(unused_slab(f) - seg->slabs);
@@ -91,8 +92,13 @@ static void c_dup_cache_and_remote(fixture *f) {
 }
 static void c_free_list_cycle(fixture *f) { poke_link(f->s->free, (uintptr_t)f->s->free); }
 static void c_remote_foreign(fixture *f) {
-  static uintptr_t not_ours[16] __attribute__((aligned(64)));
-  hak_atomic_ptr_store(&f->h->remote, not_ours, HAK_RELAXED);
+  void *b = hak_heap_malloc(f->o, CLS_SIZE);
+  poke_link(b, 0);
+  hak_atomic_ptr_store(&f->h->remote, b, HAK_RELAXED);
+}
+static void c_cache_not_heap(fixture *f) {
+  static char not_ours[128] __attribute__((aligned(64)));   /* not hakmem memory at all */
+  cache_push(f, not_ours);
 }
 static void c_unused_slab_state(fixture *f) { unused_slab(f)->used = 1; }
 static void c_slab_class(fixture *f) { f->s->cls = HAK_NCLASS; }
@@ -133,6 +139,7 @@ static void c_free_key(fixture *f) { f->h->free_key ^= 1; }
 static const struct ccase cases[] = {
   {"mark_not_in_heap/cache", c_cache_foreign, "on the thread cache is not in a segment of this heap"},
   {"mark_not_in_heap/remote", c_remote_foreign, "on the remote queue is not in a segment of this heap"},
+  {"mark_not_in_heap/not_hakmem", c_cache_not_heap, "on the thread cache is not in a segment of this heap"},
   {"mark_unused_slab", c_cache_unused_slab, "on the thread cache is in an unused slab"},
   {"mark_not_block_start/misaligned", c_free_link_misaligned, "on a slab free list is not a carved block start"},
   {"mark_not_block_start/uncarved", c_cache_uncarved, "on the thread cache is not a carved block start"},
