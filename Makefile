@@ -65,6 +65,7 @@ print-%:
 -include bench/bench.mk
 -include sanitizers/sanitizers.mk
 -include repro/repro.mk
+-include tests/oracle/oracle.mk
 
 # Suites run by `make check`, in order; fragments append to CHECK_SUITES.
 check: deps
