@@ -108,6 +108,11 @@ def top_core_frame(text):
     return "unknown"
 
 
+def shown(path):
+    """A path as the findings list it: relative to the tree when inside it."""
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+
+
 def slug(sig):
     """A file-name-safe name for a signature, numbers and addresses dropped."""
     kind = sig.split("[", 1)[0]
@@ -210,7 +215,7 @@ def store(target, path, sig, kind, report, rate, how, hang):
         f.write(report)
     with open(dest + ".sig", "w") as f:
         f.write(sig + "\n")
-    rel = os.path.relpath(dest, ROOT) if dest.startswith(ROOT + os.sep) else dest
+    rel = shown(dest)
     reps, _ = replayers(target)
     cmd = " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in reps[0][1])
     with open(dest + ".txt", "w") as f:
@@ -271,7 +276,7 @@ def main():
                     f.write(f"{'hang' if hang else 'crash'} of fuzz/{t} reported by the fuzzer, reproduced 0/{attempts} "
                             f"by the replay binaries ({a.how}, {today}; fuzzer file {p})\n")
                 state["seen"][p] = {"target": t, "sig": None, "rate": rate,
-                                    "path": os.path.relpath(dest, ROOT) if dest.startswith(ROOT + os.sep) else dest,
+                                    "path": shown(dest),
                                     "status": "unreproduced"}
                 continue
             hang = kind == "hang"
@@ -280,8 +285,7 @@ def main():
         if key in state["sigs"]:
             entry.update(status="duplicate", path=state["sigs"][key])
         elif key in known and not known[key].startswith(os.path.join(FOUND, "unreproduced")):
-            entry.update(status="known", path=os.path.relpath(known[key], ROOT)
-                         if known[key].startswith(ROOT + os.sep) else known[key])
+            entry.update(status="known", path=shown(known[key]))
             state["sigs"][key] = entry["path"]
         else:
             src = p if a.no_minimise else minimise(t, p, sig, hang, a.hang_seconds, tdir, str(len(state["seen"])))
