@@ -244,6 +244,9 @@ cov=$(./fuzz/coverage.sh 2>&1 | tee "$OUT/logs/coverage.log" | awk '$1=="TOTAL"{
 # ---- summary ------------------------------------------------------------------------
 echo "$elapsed" >>"$OUT/elapsed"
 new=0 known=0 unrep=0
+# a triage round that did not finish (killed, crashed) wrote no findings list:
+# the summary must say so rather than count zero findings
+[ -f "$OUT/triage/findings.tsv" ] || { : >"$OUT/triage/findings.tsv"; echo "?" >"$OUT/triage/pending"; }
 while IFS=$'\t' read -r st _ _ _ _; do
   case $st in new) new=$((new + 1)) ;; known) known=$((known + 1)) ;; unreproduced) unrep=$((unrep + 1)) ;; esac
 done <"$OUT/triage/findings.tsv"
@@ -260,7 +263,8 @@ flags() { make -s --no-print-directory print-"$1" 2>/dev/null; }
   done
   echo "coverage:  $cov of the lines of src/ reached by corpus/ops + corpus/mt after the merge (fuzz/coverage.sh)"
   pending=$(cat "$OUT/triage/pending" 2>/dev/null || echo 0)
-  [ "$pending" = 0 ] || echo "triage:    $pending inputs not triaged within TRIAGE_BUDGET=${FINAL_BUDGET}s; kept in $OUT for the next round (make campaign RESUME=1, or python3 fuzz/triage.py $OUT)"
+  [ "$pending" = "?" ] && echo "triage:    DID NOT FINISH (see $OUT/logs/triage.log): the findings below are incomplete; python3 fuzz/triage.py $OUT (or RESUME=1) triages what is left"
+  [ "$pending" = 0 ] || [ "$pending" = "?" ] || echo "triage:    $pending inputs not triaged within TRIAGE_BUDGET=${FINAL_BUDGET}s; kept in $OUT for the next round (make campaign RESUME=1, or python3 fuzz/triage.py $OUT)"
   echo "findings:  $((new + known)) signatures ($new new, $known already in repro/found), $unrep inputs not reproduced (kept in repro/found/unreproduced with their rate)"
   while IFS=$'\t' read -r st t rate path sig; do
     printf '  %-12s %-5s rate %-6s %s  %s\n' "$st" "$t" "$rate" "$path" "$sig"
