@@ -24,7 +24,12 @@
 # sweep of the new mt queue), retries what does not reproduce and keeps it
 # with its rate, signs findings with repro/verdict.py, minimises new ones and
 # stores them in repro/found/ (see fuzz/triage.py); new coverage is merged
-# into corpus/<target> (libFuzzer -merge=1).  The summary (commit, build
+# into corpus/<target> (libFuzzer -merge=1).  A periodic triage round takes
+# no new input after TRIAGE_MINUTES/2, the last one after TRIAGE_BUDGET
+# seconds (default 900; 0 = no limit): what is left stays in the campaign
+# directory, the summary says how much, and RESUME=1 triages it (a night's
+# worth of load-induced mt hangs must not hold the summary for an hour).
+# The summary (commit, build
 # flags, exec/s, stability, line coverage of src/ by the merged corpus,
 # corpus growth, every finding with its reproducer) is printed and written to
 # <out>/summary.txt.  Exits 1 when a crash was found (new or already in
@@ -43,6 +48,7 @@ else DUR=600; fi
 [ "$DUR" -ge 10 ] || DUR=10
 STATUS=${STATUS_SECONDS:-30}
 TRIAGE_EVERY=$(awk "BEGIN{print int(${TRIAGE_MINUTES:-30} * 60)}")
+FINAL_BUDGET=${TRIAGE_BUDGET:-900}   # seconds the last triage round may take (0: no limit)
 RESUME=${RESUME:-0}
 FB=build/fuzz
 TARGETS=(ops mt sched)
@@ -179,8 +185,8 @@ status_line() {
 }
 
 # ---- triage and corpus merge (every TRIAGE_MINUTES, and at the end) ----------------
-triage() {    # fuzz/triage.py: incremental (OUT/triage/state.json)
-  python3 fuzz/triage.py "$OUT" --how "found by make campaign, ENGINE=$ENGINE, run $RUN" \
+triage() {    # fuzz/triage.py: incremental (OUT/triage/state.json); $1: its time budget, s
+  python3 fuzz/triage.py "$OUT" --budget "$1" --how "found by make campaign, ENGINE=$ENGINE, run $RUN" \
     >>"$OUT/logs/triage.log" 2>&1 || log "triage failed (see $OUT/logs/triage.log)"
   tail -1 "$OUT/logs/triage.log" | sed 's/^/campaign: /' >&2
 }
@@ -198,7 +204,7 @@ merge_corpus() {   # only inputs that add coverage go into corpus/<target>
   done
 }
 periodic() {   # in the background, so the status lines keep coming
-  triage; merge_corpus
+  triage $((TRIAGE_EVERY / 2)); merge_corpus
   log "periodic triage and corpus merge done at $(( $(date +%s) - t0 ))s: corpus ops $(ls corpus/ops | wc -l), mt $(ls corpus/mt | wc -l), sched $(ls corpus/sched | wc -l)"
 }
 
@@ -228,7 +234,7 @@ status_line $elapsed | tee -a "$OUT/status.log" >&2
 final=()   # after the stop: AFL writes its last statistics on exit
 for t in "${TARGETS[@]}"; do s=($(stats $t)); [ ${#s[@]} -ge 6 ] || s=(0 0 0 ? 0 ?); final+=("$t ${s[*]}"); done
 [ "$ENGINE" = afl ] && grep -h -m3 -iE 'PROGRAM ABORT|Fork server|error' "$OUT"/logs/afl-*.log 2>/dev/null | head -5 >&2
-triage
+triage "$FINAL_BUDGET"
 merge_corpus
 
 # line coverage of src/ reached by the merged corpus (fuzz/coverage.sh: llvm-cov)
@@ -238,6 +244,9 @@ cov=$(./fuzz/coverage.sh 2>&1 | tee "$OUT/logs/coverage.log" | awk '$1=="TOTAL"{
 # ---- summary ------------------------------------------------------------------------
 echo "$elapsed" >>"$OUT/elapsed"
 new=0 known=0 unrep=0
+# a triage round that did not finish (killed, crashed) wrote no findings list:
+# the summary must say so rather than count zero findings
+[ -f "$OUT/triage/findings.tsv" ] || { : >"$OUT/triage/findings.tsv"; echo "?" >"$OUT/triage/pending"; }
 while IFS=$'\t' read -r st _ _ _ _; do
   case $st in new) new=$((new + 1)) ;; known) known=$((known + 1)) ;; unreproduced) unrep=$((unrep + 1)) ;; esac
 done <"$OUT/triage/findings.tsv"
@@ -253,6 +262,9 @@ flags() { make -s --no-print-directory print-"$1" 2>/dev/null; }
     echo "target $1:  $(engine_of $1), $2 executions, $3 exec/s, stability $7, fuzzer corpus $4, coverage $5, crash files $6; corpus/$1: ${corpus_before[$1]:-0} -> $(ls corpus/$1 | wc -l) files"
   done
   echo "coverage:  $cov of the lines of src/ reached by corpus/ops + corpus/mt after the merge (fuzz/coverage.sh)"
+  pending=$(cat "$OUT/triage/pending" 2>/dev/null || echo 0)
+  [ "$pending" = "?" ] && echo "triage:    DID NOT FINISH (see $OUT/logs/triage.log): the findings below are incomplete; python3 fuzz/triage.py $OUT (or RESUME=1) triages what is left"
+  [ "$pending" = 0 ] || [ "$pending" = "?" ] || echo "triage:    $pending inputs not triaged within TRIAGE_BUDGET=${FINAL_BUDGET}s; kept in $OUT for the next round (make campaign RESUME=1, or python3 fuzz/triage.py $OUT)"
   echo "findings:  $((new + known)) signatures ($new new, $known already in repro/found), $unrep inputs not reproduced (kept in repro/found/unreproduced with their rate)"
   while IFS=$'\t' read -r st t rate path sig; do
     printf '  %-12s %-5s rate %-6s %s  %s\n' "$st" "$t" "$rate" "$path" "$sig"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """fuzz/triage.py: triage of a fuzz campaign directory (called by fuzz/campaign.sh).
 
-    triage.py OUT [--retries N] [--hang-seconds S] [--tsan-sweep N] [--no-minimise]
+    triage.py OUT [--retries N] [--hang-retries N] [--hang-seconds S] [--budget S]
+                  [--tsan-sweep N] [--no-minimise]
 
 Incremental: OUT/triage/state.json remembers every input already looked at, so
 the campaign can call it every TRIAGE_MINUTES while the fuzzers run and once
@@ -19,8 +20,13 @@ Each input is replayed by the target's ASan replay binary (mt: also TSan):
     so ASan prints the stack of the stuck thread; it is signed
     hang-<top core frame> (the innermost src/ function, hak_*);
   - an input that does not fail on the first replay is replayed --retries more
-    times and kept with its reproduction rate (k/n), never dropped: with k = 0
-    it goes to repro/found/unreproduced/.
+    times (a hang --hang-retries times: each try may cost the watchdog's
+    seconds) and kept with its reproduction rate (k/n), never dropped: with
+    k = 0 it goes to repro/found/unreproduced/.
+--budget S (TRIAGE_BUDGET): the round takes no new input after S seconds
+(crashes first, then hangs, then the TSan sweep); what is left is not marked
+seen, so the next round or a resumed campaign takes it, and OUT/triage/pending
+holds the count for the summary.
 New signatures are minimised (libFuzzer -minimize_crash, kept only when the
 smaller input gives the same signature) and stored as repro/found/NAME with
 NAME.sig (the signature), NAME.txt (one line: signature, rate, how found,
@@ -227,7 +233,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--retries", type=int, default=int(os.environ.get("TRIAGE_RETRIES", "10")))
+    ap.add_argument("--hang-retries", type=int, default=int(os.environ.get("TRIAGE_HANG_RETRIES", "3")))
     ap.add_argument("--hang-seconds", type=int, default=int(os.environ.get("HANG_SECONDS", "20")))
+    ap.add_argument("--budget", type=float, default=float(os.environ.get("TRIAGE_BUDGET", "0")))
     ap.add_argument("--tsan-sweep", type=int, default=int(os.environ.get("TSAN_SWEEP", "200")))
     ap.add_argument("--no-minimise", action="store_true")
     ap.add_argument("--how", default=os.environ.get("TRIAGE_HOW", "found by make campaign"))
@@ -243,11 +251,21 @@ def main():
     todo = []
     for t in ("ops", "mt", "sched"):
         todo += [(t, p, h, "crash") for p, h in inputs(out, t) if p not in state["seen"]]
+    # crashes before hangs before the TSan sweep: a round cut short by the
+    # budget leaves the least telling inputs for the next one
+    todo.sort(key=lambda e: e[2])
     if os.path.exists(f"{FB}/mt-replay-tsan"):
         fresh = [q for q in queue_inputs(out, "mt") if q not in swept][:a.tsan_sweep]
         todo += [("mt", q, False, "sweep") for q in fresh]
     today = time.strftime("%Y-%m-%d")
+    # --budget: a round stops taking new inputs after that many seconds (it
+    # always takes one, so every round makes progress); the rest are not
+    # marked seen, so the next round (or a resumed campaign) takes them.
+    t_start, looked = time.monotonic(), 0
     for t, p, hang, why in todo:
+        if a.budget > 0 and looked > 0 and time.monotonic() - t_start >= a.budget:
+            break
+        looked += 1
         if why == "sweep":
             swept.add(p)
             rc, rep = run([f"{FB}/mt-replay-tsan", "-n", "5", p], {"TSAN_OPTIONS": REPORT_TSAN}, 120)
@@ -258,9 +276,10 @@ def main():
         else:
             sig, kind, rep = replay_once(t, p, hang, a.hang_seconds)
             attempts, hits = 1, int(sig is not None)
-            # retried, never dropped; mt (real threads) always gets every retry, for an honest rate
+            # retried, never dropped; mt (real threads) always gets every retry, for an honest
+            # rate; a hang (each try may cost the watchdog's seconds) gets --hang-retries
             if sig is None or t == "mt":
-                for _ in range(a.retries):
+                for _ in range(a.hang_retries if hang else a.retries):
                     s2, k2, r2 = replay_once(t, p, hang, a.hang_seconds)
                     attempts += 1
                     if s2:
@@ -312,7 +331,11 @@ def main():
         for r in sorted(rows.values(), key=lambda r: (r[0] != "new", r[3])):
             f.write("\t".join(r) + "\n")
     new = sum(1 for r in rows.values() if r[0] == "new")
-    print(f"triage: {len(todo)} inputs looked at this round, {len(rows)} findings in all ({new} new)")
+    pending = len(todo) - looked
+    with open(os.path.join(tdir, "pending"), "w") as f:
+        f.write(f"{pending}\n")
+    left = f"; {pending} inputs left for the next round (budget {a.budget:g} s)" if pending else ""
+    print(f"triage: {looked} inputs looked at this round, {len(rows)} findings in all ({new} new){left}")
     return 0
 
 

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 W=$ROOT/build/triage-test
 rm -rf "$W"; mkdir -p "$W/in" "$W/found"
-echo "PLAN: 7"
+echo "PLAN: 8"
 pass() { echo "PASS: triage/$1"; }
 fail() { echo "FAIL: triage/$1 ($2)"; }
 
@@ -89,3 +89,20 @@ sys.exit(0 if e and e[0]["status"] == "duplicate" and e[0]["sig"] == "hang[hak__
 PY
 then pass later-round
 else fail later-round "$(tail -1 "$W/triage3.log")"; fi
+
+# a round cut short by --budget takes one input, leaves the rest unseen and
+# says how many; the next round takes them (nothing is lost to the budget)
+O2=$W/campaign-budget
+mkdir -p "$O2/afl-ops/main/crashes" "$O2/afl-ops/main/hangs" "$O2/crashes"
+cp "$W/in/crash" "$O2/afl-ops/main/crashes/id:000000,sig:06,src:000001,op:havoc"
+cp "$W/in/hang" "$O2/afl-ops/main/hangs/id:000000,src:000002,op:havoc"
+cp "$W/in/clean" "$O2/crashes/ops-crash-fedcba9876543210"
+TRIAGE_FOUND=$W/found python3 "$T/fuzz/triage.py" "$O2" --retries 1 --hang-seconds 4 --budget 0.001 \
+  --no-minimise >"$W/triage-b1.log" 2>&1
+TRIAGE_FOUND=$W/found python3 "$T/fuzz/triage.py" "$O2" --retries 1 --hang-seconds 4 --no-minimise \
+  >"$W/triage-b2.log" 2>&1
+if grep -q '^triage: 1 inputs looked at this round, .*; 2 inputs left for the next round (budget 0.001 s)$' "$W/triage-b1.log" \
+   && [ "$(cat "$O2/triage/pending")" = 0 ] \
+   && grep -q '^triage: 2 inputs looked at this round, 3 findings in all (0 new)$' "$W/triage-b2.log"; then
+  pass budget-leaves-rest-for-next-round
+else fail budget-leaves-rest-for-next-round "round 1: $(tail -1 "$W/triage-b1.log"); round 2: $(tail -1 "$W/triage-b2.log")"; fi
