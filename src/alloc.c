@@ -71,6 +71,7 @@ static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align,
 
 static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   hak__ensure_init();
+  int saved = errno;   /* what a retry that succeeds must leave (below) */
   if (n > HAK_MID_MAX) {
     int zeroed;
     void *p = large_alloc_retry(h, n, 0, &zeroed);
@@ -79,12 +80,11 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   }
   if (h == &hak__empty_heap && (h = hak__heap_for_thread()) == NULL) return NULL;
   unsigned cls = hak__size_class(n);
-  int saved = errno;
   void *p = hak__refill_pop(h, cls);
   for (int round = 0; p == NULL && round < 2; round++)   /* a new slab maps at most a mid chunk */
-    if (release_for_retry(h, HAK_MID_CHUNK_MAX, round)) p = hak__refill_pop(h, cls);
+    if (release_for_retry(h, HAK_MID_CHUNK_MAX, round) && (p = hak__refill_pop(h, cls)) != NULL)
+      errno = saved;   /* a retry that succeeded: the caller's errno stands */
   if (p == NULL) return NULL;
-  errno = saved;   /* a retry that succeeded: the caller's errno stands */
   if (HAK_HARDEN) hak__word_store(p, 1, 0);
   hak_track_alloc(p, n, hak__class_size[cls]);
   return p;
