@@ -116,7 +116,9 @@ int    hak_class_tier(int cls);
 
 /* ---- statistics -------------------------------------------------------- */
 typedef struct hak_stats {
-  uint64_t os_map, os_unmap, os_commit, os_decommit, os_madvise; /* OS calls */
+  uint64_t os_map, os_unmap, os_commit, os_decommit, os_madvise; /* OS calls: mmap, munmap,
+                                 prefaults (MADV_POPULATE_WRITE), decommits (MADV_DONTNEED);
+                                 os_madvise counts every madvise, those two included */
   uint64_t mapped_bytes, peak_mapped_bytes;   /* bytes currently / at most mapped */
   uint64_t segments, peak_segments;           /* tiny segments + mid chunks live */
   uint64_t segment_cache;                     /* empty segments kept for reuse */

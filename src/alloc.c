@@ -51,19 +51,27 @@ static HAK_COLD int release_for_retry(hak_heap *h, size_t need, int round) {
 }
 
 /* A large block, retried after giving caches back when the OS refused.  A
- * request no address space could hold is not retried: trimming would only
- * throw away every cache for nothing (fuzzers and programs that probe with
- * SIZE_MAX would pay for it on every call). */
+ * request above HAKMEM_LARGE_MAX (default: RAM + swap, see options.c) or
+ * that no address space could hold fails at once and is not retried:
+ * trimming would only throw away every cache for nothing (fuzzers and
+ * programs that probe with SIZE_MAX would pay for it on every call).  A
+ * retry that succeeds leaves errno as the caller had it. */
 static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align, int *zeroed) {
+  if (n > hak__opt->large_max || align > HAK_LARGE_ALIGN_MAX) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  int saved = errno;
   void *p = hak__large_alloc(n, align, zeroed);
-  if (n > HAK_LARGE_MAX || align > HAK_LARGE_ALIGN_MAX) return p;
   for (int round = 0; p == NULL && round < 2; round++)
     if (release_for_retry(h, n + align, round)) p = hak__large_alloc(n, align, zeroed);
+  if (p != NULL) errno = saved;
   return p;
 }
 
 static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   hak__ensure_init();
+  int saved = errno;   /* what a retry that succeeds must leave (below) */
   if (n > HAK_MID_MAX) {
     int zeroed;
     void *p = large_alloc_retry(h, n, 0, &zeroed);
@@ -74,7 +82,8 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   unsigned cls = hak__size_class(n);
   void *p = hak__refill_pop(h, cls);
   for (int round = 0; p == NULL && round < 2; round++)   /* a new slab maps at most a mid chunk */
-    if (release_for_retry(h, HAK_MID_CHUNK_MAX, round)) p = hak__refill_pop(h, cls);
+    if (release_for_retry(h, HAK_MID_CHUNK_MAX, round) && (p = hak__refill_pop(h, cls)) != NULL)
+      errno = saved;   /* a retry that succeeded: the caller's errno stands */
   if (p == NULL) return NULL;
   if (HAK_HARDEN) hak__word_store(p, 1, 0);
   hak_track_alloc(p, n, hak__class_size[cls]);

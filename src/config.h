@@ -54,10 +54,16 @@ void hak__assert_fail(const char *cond, const char *file, int line) HAK_NORETURN
 #define HAK_MID_SLAB_SHIFT  18                   /* mid chunk: slabs of 256 KiB   */
 #define HAK_SEG_MAX_SLABS   32                   /* 8 MiB mid chunk / 256 KiB     */
 #define HAK_MID_CHUNK_MAX   ((size_t)HAK_SEG_MAX_SLABS << HAK_MID_SLAB_SHIFT)
-/* The largest request or alignment that could ever be mapped: user space
- * is 47 bits on x86-64 and AArch64 (mmap never goes above without a hint).
- * Anything bigger fails at once with ENOMEM and, above all, without
- * emptying the caches first in the hope that a retry succeeds. */
+/* The largest request or alignment that could ever be mapped.  User space
+ * is 47 bits on x86-64 with 4-level paging; with 5-level paging (la57) it
+ * is 56 bits, but the kernel maps above 2^47 only where a hint asks for it.
+ * AArch64 kernels give 48 bits by default, 39 or 42 in some configurations,
+ * 52 (LVA) again only for hinted maps.  hakmem's hints stay below 2^47 and
+ * its address map covers 2^48 (segmap.c), so no request above 2^47 can be
+ * served; it fails at once with ENOMEM and, above all, without emptying
+ * the caches first in the hope that a retry succeeds.  HAKMEM_LARGE_MAX
+ * (options.c) sets the per-request limit actually used, by default what
+ * RAM + swap could back. */
 #define HAK_LARGE_MAX       (((size_t)1 << 47) - 2 * HAK_GRANULE)
 #define HAK_LARGE_ALIGN_MAX ((size_t)1 << 40)
 

@@ -34,10 +34,13 @@ void  hak__os_populate(void *p, size_t size);   /* prefault, advice only */
 uintptr_t hak__os_random(void);
 int   hak__read_proc_status_vmhwm(unsigned long *kib);   /* peak RSS, no allocation */
 int   hak__os_dup_stderr(void);
+size_t hak__os_backable_bytes(void);            /* RAM + swap, 0 if unknown */
+void  hak__os_protect_readonly(void *p, size_t size);
 
 /* ---- segmap.c ---------------------------------------------------------- */
 #define HAK_SEGMAP_TOP_BITS  14   /* 2^14 leaves x 2^13 granules x 2 MiB = 2^48 bytes */
 #define HAK_SEGMAP_LEAF_BITS 13
+#define HAK_SEGMAP_LIMIT     ((uintptr_t)1 << (HAK_GRANULE_SHIFT + HAK_SEGMAP_LEAF_BITS + HAK_SEGMAP_TOP_BITS))
 extern hak_region **hak__segmap[1u << HAK_SEGMAP_TOP_BITS];
 int  hak__segmap_set(uintptr_t base, size_t size, hak_region *r);  /* 0, or -1 ENOMEM */
 void hak__segmap_clear(uintptr_t base, size_t size);
@@ -108,6 +111,7 @@ typedef struct hak_options {
   unsigned hugepages;          /* HAKMEM_HUGEPAGES */
   unsigned stats;              /* HAKMEM_STATS */
   unsigned verbose;            /* HAKMEM_VERBOSE */
+  size_t   large_max;          /* HAKMEM_LARGE_MAX: bytes; larger requests fail at once */
 } hak_options;
 extern const hak_options *hak__opt;
 void hak__options_init(void);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 #include "internal.h"
 
@@ -53,26 +54,53 @@ static void raw_unmap(void *p, size_t size) {
   munmap(p, size);
 }
 
-/* Aligned mappings are hinted into an area of their own, 2 TiB up plus a
- * random offset, far below where the kernel places mappings top-down, so
- * the hint is normally free and one mmap suffices.  Sanitizers keep their
- * shadow memory around there: under them, no hints. */
+/* Aligned mappings are hinted into a window of their own, [2 TiB, 64 TiB)
+ * with a random start in its first TiB, far below where the kernel places
+ * mappings top-down, so the hint is normally free and one mmap suffices.
+ * The window sits below 2^47, the top of user space on x86-64 with 4-level
+ * paging and under the 48 bits the address map covers (segmap.c): on
+ * kernels that honour hints above 2^47 (x86-64 la57, arm64 with 52-bit
+ * VAs) a hint that had drifted there would give hakmem addresses its map
+ * cannot hold.
+ * The hint moves only past a range a successful map took or found taken;
+ * a refused map (ENOMEM) leaves it alone, so a failed huge request does
+ * not push every later map off its aligned spot.  At the window's end it
+ * wraps to the start.  A kernel that ignores the hints altogether (arm64
+ * with 39-bit VAs, whose user space ends at 512 GiB; some sandboxes) gets
+ * no more of them after HINT_MISSES_MAX misses in a row: each miss costs an
+ * extra map and unmap.  Sanitizers keep their shadow memory around the
+ * window: under them, no hints. */
 #if defined(HAK__ASAN) || defined(HAK__MSAN) || defined(HAK__TSAN)
 #define USE_HINTS 0
 #else
 #define USE_HINTS 1
 #endif
-#define HINT_BASE ((uintptr_t)2 << 40)
+#define HINT_WINDOW_LO   ((uintptr_t)2 << 40)
+#define HINT_WINDOW_HI   ((uintptr_t)64 << 40)
+#define HINT_MISSES_MAX  16u
+static hak_atomic_u64 hint_misses;   /* misses in a row; >= HINT_MISSES_MAX: hints off */
 
-static uintptr_t next_hint(size_t size, size_t align) {
-  if (!USE_HINTS) return 0;
-  uint64_t cur = hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
-  for (;;) {
-    uintptr_t h = cur ? (uintptr_t)cur : HINT_BASE + (hak__os_random() & 0x3ff) * ((uintptr_t)1 << 30);
-    h = (h + align - 1) & ~(uintptr_t)(align - 1);
-    if (hak_atomic_u64_cas(&hint_addr, &cur, (uint64_t)(h + size), HAK_RELAXED, HAK_RELAXED))
-      return h;
-  }
+static uintptr_t window_start(void) {
+  return HINT_WINDOW_LO + (hak__os_random() & 0x3ff) * ((uintptr_t)1 << 30);
+}
+
+/* The aligned address to try for a map of size bytes, or 0 for none;
+ * *seen is the hint word it was derived from, for hint_passed. */
+static uintptr_t hint_for(size_t size, size_t align, uint64_t *seen) {
+  if (!USE_HINTS || size > (HINT_WINDOW_HI - HINT_WINDOW_LO) / 4) return 0;
+  if (hak_atomic_u64_load(&hint_misses, HAK_RELAXED) >= HINT_MISSES_MAX) return 0;
+  *seen = hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
+  uintptr_t h = *seen ? (uintptr_t)*seen : window_start();
+  h = (h + align - 1) & ~(uintptr_t)(align - 1);
+  if (h + size > HINT_WINDOW_HI) h = (HINT_WINDOW_LO + align - 1) & ~(uintptr_t)(align - 1);
+  return h;
+}
+
+/* [h, h+size) is now taken (by this map or by something already there):
+ * the next hint starts after it, unless another thread moved it meanwhile. */
+static void hint_passed(uint64_t seen, uintptr_t h, size_t size) {
+  uint64_t expect = seen;
+  (void)hak_atomic_u64_cas(&hint_addr, &expect, (uint64_t)(h + size), HAK_RELAXED, HAK_RELAXED);
 }
 
 /* Page-aligned memory for the checker's own scratch: never subject to
@@ -97,12 +125,20 @@ void *hak__os_map(size_t size, size_t align) {
     return NULL;
   }
   void *p = NULL;
-  uintptr_t hint = align > HAK_PAGE ? next_hint(size, align) : 0;
+  uint64_t seen = 0;
+  uintptr_t hint = align > HAK_PAGE ? hint_for(size, align, &seen) : 0;
   if (hint != 0) {
     p = raw_map((void *)hint, size);
-    if (p != NULL && ((uintptr_t)p & (align - 1)) != 0) {
-      raw_unmap(p, size);
-      p = NULL;
+    if (p != NULL) {
+      hint_passed(seen, hint, size);   /* ours now, or taken before: skip it either way */
+      if ((uintptr_t)p == hint) hak_atomic_u64_store(&hint_misses, 0, HAK_RELAXED);
+      else hak_atomic_u64_add(&hint_misses, 1, HAK_RELAXED);
+      if (((uintptr_t)p & (align - 1)) != 0) {
+        raw_unmap(p, size);
+        p = NULL;
+      }
+    } else {
+      return (errno = ENOMEM), NULL;   /* the kernel refused the size, not the place */
     }
   }
   if (p == NULL && align <= HAK_PAGE) {
@@ -144,12 +180,14 @@ void hak__os_populate(void *p, size_t size) {
   if (hak_atomic_u32_load(&populate_unsupported, HAK_RELAXED)) return;
   int saved = errno;   /* a successful malloc leaves errno alone */
   HAK_COUNT(os_madvise, 1);
+  HAK_COUNT(os_commit, 1);
   if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
     hak_atomic_u32_store(&populate_unsupported, 1, HAK_RELAXED);
   errno = saved;
 }
 
 int hak__os_decommit(void *p, size_t size) {
+  HAK_COUNT(os_madvise, 1);
   HAK_COUNT(os_decommit, 1);
   return madvise(p, size, MADV_DONTNEED);
 }
@@ -197,6 +235,22 @@ int hak__read_proc_status_vmhwm(unsigned long *kib) {
   }
   return -1;
 }
+
+/* What the machine could ever back: RAM + swap.  The default for
+ * HAKMEM_LARGE_MAX (options.c): every map is MAP_NORESERVE, so without it
+ * malloc(16 TiB) would succeed where the kernel's own overcommit heuristic
+ * (and glibc) says no.  0 when the kernel will not say. */
+size_t hak__os_backable_bytes(void) {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return 0;
+  unsigned long unit = si.mem_unit ? si.mem_unit : 1;
+  unsigned long pages = si.totalram + si.totalswap;
+  if (pages < si.totalram || (unit > 1 && pages > (unsigned long)-1 / unit)) return (size_t)-1;
+  return (size_t)(pages * unit);
+}
+
+/* The options page becomes read-only once parsed (options.c). */
+void hak__os_protect_readonly(void *p, size_t size) { (void)mprotect(p, size, PROT_READ); }
 
 /* A private copy of stderr for the exit report: programs such as coreutils
  * close fd 2 before exit handlers run. */

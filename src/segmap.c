@@ -13,6 +13,7 @@
  * registered, so the handoff of the pointer orders the write before the
  * read.  Leaves are installed with a CAS because two threads may register
  * regions in the same 16 GiB span at once. */
+#include <errno.h>
 #include "internal.h"
 
 hak_region **hak__segmap[1u << HAK_SEGMAP_TOP_BITS];
@@ -37,6 +38,13 @@ static hak_region **leaf_for(uintptr_t granule, int create) {
 }
 
 int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
+  if (size == 0 || base >= HAK_SEGMAP_LIMIT || size > HAK_SEGMAP_LIMIT - base) {
+    if (HAK_CHECK_LEVEL >= 1)
+      hak__fatal("hakmem: region %p of %lu bytes lies outside the address map (48 bits)", (void *)base,
+                 (unsigned long)size);
+    errno = ENOMEM;
+    return -1;
+  }
   uintptr_t first = base >> HAK_GRANULE_SHIFT;
   uintptr_t last = (base + size - 1) >> HAK_GRANULE_SHIFT;
   for (uintptr_t g = first; g <= last; g++) {   /* make every leaf first: all or nothing */
@@ -57,5 +65,11 @@ void hak__segmap_clear(uintptr_t base, size_t size) {
     hak_region **leaf = leaf_for(g, 0);
     hak_assert(leaf != NULL);
     hak_atomic_ptr_store((hak_atomic_ptr *)&leaf[g & (LEAF_ENTRIES - 1)], NULL, HAK_RELEASE);
+  }
+  /* Leaf pages whose every entry was this region's: give their memory back. */
+  const uintptr_t per_page = HAK_PAGE / sizeof(hak_region *);
+  for (uintptr_t g = (first + per_page - 1) & ~(per_page - 1); g + per_page - 1 <= last; g += per_page) {
+    hak_region **leaf = leaf_for(g, 0);
+    (void)hak__os_decommit(&leaf[g & (LEAF_ENTRIES - 1)], HAK_PAGE);
   }
 }

@@ -44,13 +44,13 @@ HAK_EXPORT void hak_stats_print(int fd) {
   int n = hak__fmt(buf, sizeof buf,
       "hakmem stats: segments %lu (peak %lu, cached %lu), mapped %lu KiB (peak %lu KiB), "
       "peak rss %lu KiB\n"
-      "hakmem stats: os calls: mmap %lu, munmap %lu, madvise %lu, decommit %lu\n"
+      "hakmem stats: os calls: mmap %lu, munmap %lu, madvise %lu (populate %lu, decommit %lu)\n"
       "hakmem stats: tiny refills %lu, mid refills %lu, large maps %lu (mapped now %lu), "
       "bigcache hits %lu misses %lu (%lu KiB kept), remote frees drained %lu, heaps %lu (abandoned %lu)\n",
       (unsigned long)s.segments, (unsigned long)s.peak_segments, (unsigned long)s.segment_cache,
       (unsigned long)(s.mapped_bytes >> 10), (unsigned long)(s.peak_mapped_bytes >> 10), peak_rss_kib(),
       (unsigned long)s.os_map, (unsigned long)s.os_unmap, (unsigned long)s.os_madvise,
-      (unsigned long)s.os_decommit, (unsigned long)s.tiny_refills, (unsigned long)s.mid_refills,
+      (unsigned long)s.os_commit, (unsigned long)s.os_decommit, (unsigned long)s.tiny_refills, (unsigned long)s.mid_refills,
       (unsigned long)s.large_allocs, (unsigned long)s.large_live, (unsigned long)s.bigcache_hits,
       (unsigned long)s.bigcache_misses, (unsigned long)(s.bigcache_bytes >> 10),
       (unsigned long)s.remote_frees_drained, (unsigned long)s.heaps, (unsigned long)s.heaps_abandoned);

@@ -3,6 +3,8 @@
 #define T_SUITE "options"
 #include "t.h"
 
+#include <sys/sysinfo.h>
+
 static char self[4096];
 
 static int child_main(void) {
@@ -89,8 +91,8 @@ static void show_err(void) {
  * the test compares them with what the core says it uses, so a default
  * changed in src/options.c without the documentation (or the reverse) is a
  * FAIL.  Order: as the HAKMEM_VERBOSE start-up line prints them. */
-enum { O_BIGCACHE, O_INIT, O_MAX, O_LEVELS, O_SEGCACHE, O_HUGE, O_STATS, O_VERBOSE, O_N };
-static const struct { const char *env; unsigned long documented; unsigned long other; } opts[O_N] = {
+enum { O_BIGCACHE, O_INIT, O_MAX, O_LEVELS, O_SEGCACHE, O_HUGE, O_STATS, O_VERBOSE, O_LARGE, O_N };
+static struct { const char *env; unsigned long documented; unsigned long other; } opts[O_N] = {
   [O_BIGCACHE] = {"HAKMEM_BIGCACHE_MB", 16, 64},
   [O_INIT]     = {"HAKMEM_POOL_TLS_ARENA_MB_INIT", 1, 2},
   [O_MAX]      = {"HAKMEM_POOL_TLS_ARENA_MB_MAX", 8, 4},
@@ -99,13 +101,24 @@ static const struct { const char *env; unsigned long documented; unsigned long o
   [O_HUGE]     = {"HAKMEM_HUGEPAGES", 1, 0},
   [O_STATS]    = {"HAKMEM_STATS", 0, 1},
   [O_VERBOSE]  = {"HAKMEM_VERBOSE", 0, 1},
+  [O_LARGE]    = {"HAKMEM_LARGE_MAX", 0 /* RAM + swap, MiB: set in main */, 1024 /* given as 1024M */},
 };
+
+/* HAKMEM_LARGE_MAX's documented default: what RAM + swap could back, in
+ * MiB as the start-up line prints it. */
+static unsigned long ram_plus_swap_mib(void) {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return 0;
+  unsigned long long b = ((unsigned long long)si.totalram + si.totalswap) * (si.mem_unit ? si.mem_unit : 1);
+  return (unsigned long)(b >> 20);
+}
 
 /* The exact line HAKMEM_VERBOSE=1 prints for the option values v[]. */
 static void options_line(char *buf, size_t len, const unsigned long *v) {
   snprintf(buf, len, "hakmem: options: bigcache %lu MiB, mid chunks %lu..%lu MiB in %lu levels, "
-           "segment cache %lu, hugepages %lu, stats %lu, verbose %lu",
-           v[O_BIGCACHE], v[O_INIT], v[O_MAX], v[O_LEVELS], v[O_SEGCACHE], v[O_HUGE], v[O_STATS], v[O_VERBOSE]);
+           "segment cache %lu, hugepages %lu, stats %lu, verbose %lu, large max %lu MiB",
+           v[O_BIGCACHE], v[O_INIT], v[O_MAX], v[O_LEVELS], v[O_SEGCACHE], v[O_HUGE], v[O_STATS], v[O_VERBOSE],
+           v[O_LARGE]);
 }
 
 /* text holds line as one whole line */
@@ -142,7 +155,7 @@ static void t_each_option_is_read(void) {
     v[i] = opts[i].other;
     char want[512], env[96];
     options_line(want, sizeof want, v);
-    snprintf(env, sizeof env, "%s=%lu", opts[i].env, opts[i].other);
+    snprintf(env, sizeof env, "%s=%lu%s", opts[i].env, opts[i].other, i == O_LARGE ? "M" : "");
     int st = run_with("HAKMEM_VERBOSE=1", env);
     CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child failed", env);
     CHECKF(has_exact_line(err, want), "%s: want the line: %s", env, want);
@@ -168,7 +181,8 @@ static void t_stats_at_exit(void) {
 
 static void t_invalid_value_warns(void) {
   static const char *bad[] = {"HAKMEM_BIGCACHE_MB=banana", "HAKMEM_BIGCACHE_MB=-3",
-                              "HAKMEM_BIGCACHE_MB=12abc", "HAKMEM_STATS=yes please"};
+                              "HAKMEM_BIGCACHE_MB=12abc", "HAKMEM_STATS=yes please",
+                              "HAKMEM_LARGE_MAX=12X", "HAKMEM_LARGE_MAX=4096", "HAKMEM_LARGE_MAX=999999T"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int st = run_with(bad[i], NULL);
     char why[128];
@@ -183,7 +197,8 @@ static void t_invalid_value_warns(void) {
 }
 
 static void t_valid_values_accepted(void) {
-  static const char *ok[] = {"HAKMEM_BIGCACHE_MB=0", "HAKMEM_BIGCACHE_MB=64", "HAKMEM_STATS=0"};
+  static const char *ok[] = {"HAKMEM_BIGCACHE_MB=0", "HAKMEM_BIGCACHE_MB=64", "HAKMEM_STATS=0",
+                             "HAKMEM_LARGE_MAX=1G", "HAKMEM_LARGE_MAX=2147483648", "HAKMEM_LARGE_MAX=64t"};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int st = run_with(ok[i], NULL);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -200,6 +215,7 @@ int main(int argc, char **argv) {
   if (n <= 0) { t_say("FAIL: options/readlink\n"); return 1; }
   self[n] = 0;
   t_init(120);
+  opts[O_LARGE].documented = ram_plus_swap_mib();
   T_RUN(t_documented_defaults);
   T_RUN(t_each_option_is_read);
   T_RUN(t_default_is_silent);
