@@ -2,6 +2,10 @@
  *
  * hak_heap_check verifies, for one heap, every invariant written above the
  * structs in types.h:
+ *   - the segment lists: doubly linked (each segment's prev is the one
+ *     before it, NULL at the head) and no longer than the segments that
+ *     can exist, so a cycle or a link into foreign memory is reported,
+ *     never walked forever (see seg_next);
  *   - each segment: descriptor magic and kind, owner, registered in the
  *     address-space map over its whole range, on the right list (avail iff
  *     it has an unused slab), free_slabs bits match the unused slabs;
@@ -37,6 +41,56 @@ void hak__check_unlock_all(int child) {
 }
 
 #define FAIL(...) do { hak__fmt(msg, len, __VA_ARGS__); return -1; } while (0)
+
+/* ---- bounded list walks --------------------------------------------------
+ * Every walk of a list of regions in this file goes through rwalk_next,
+ * which stops after more regions than could exist: one per `unit` bytes of
+ * everything hakmem has mapped (hak__ctr.mapped counts every mapping, the
+ * checker's own scratch included, so it can only over-estimate).  A cycle
+ * or a link into foreign memory then ends the walk in bounded time; the
+ * first walk of each list reports it (w.r != NULL after the loop), later
+ * walks of a list already walked just stop.  The walk also records the
+ * region before the current one on its list (w.prev), for the back-link
+ * check: each region's prev must be that one, NULL at the head.  With that
+ * check a cycle is also found at its back edge (the region it re-enters
+ * already has another prev), so each loop has two independent ends. */
+typedef struct rwalk {
+  hak_region *const *heads;   /* the lists, walked one after the other */
+  unsigned nheads, list;      /* list: index of the list being walked */
+  hak_region *r, *prev;       /* current region, the one before it on its list */
+  size_t n, max;              /* regions visited, most allowed */
+} rwalk;
+
+static size_t walk_bound(size_t unit) {
+  return (size_t)(hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) / unit) + 1;
+}
+static void rwalk_begin(rwalk *w, hak_region *const *heads, unsigned nheads, size_t unit) {
+  *w = (rwalk){ heads, nheads, (unsigned)-1, NULL, NULL, 0, walk_bound(unit) };   /* list -1: not started */
+}
+static hak_region *rwalk_next(rwalk *w) {
+  if (w->r != NULL) {
+    w->prev = w->r;
+    w->r = w->r->next;
+  }
+  while (w->r == NULL && w->list + 1 < w->nheads) {
+    w->list++;
+    w->prev = NULL;
+    w->r = w->heads[w->list];
+  }
+  if (w->r == NULL || ++w->n > w->max) return NULL;   /* the end, or over-long: w->r stays set */
+  return w->r;
+}
+
+/* A heap's segment lists in walk order: list index = 2 * (kind - 1) + full. */
+typedef struct seg_lists { hak_region *heads[4]; } seg_lists;
+static seg_lists lists_of(const hak_heap *h) {
+  return (seg_lists){ { h->avail[0], h->full[0], h->avail[1], h->full[1] } };
+}
+#define SEG_UNIT ((size_t)1 << HAK_TINY_SLAB_SHIFT)   /* every segment has a slab of at least this */
+static const char *seg_list_name(unsigned list) {
+  static const char *const names[4] = { "tiny avail", "tiny full", "mid avail", "mid full" };
+  return names[list & 3];
+}
 
 static int ensure_scratch(size_t slabs) {
   if (slabs <= scratch_slabs) return 0;
@@ -107,54 +161,56 @@ static int check_slab_geometry(hak_heap *h, hak_segment *seg, unsigned i, char *
 
 /* Pass over the heap's segments and lists, leaving the marks in scratch.
  * Caller holds check_lock. */
-static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) {
-  /* The segment lists are first walked here, so a cycle must be caught here
-   * (the later walks run only once this one ended). */
-  size_t nslabs = 0, guard = 0;
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) {
-        if (++guard > (1u << 24)) FAIL("heap %u: segment list loops", h->id);  /* oracle:seg_list_loops */
-        nslabs += r->nslabs;
-      }
+static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs, size_t *nsegs) {
+  /* The segment lists are first walked here: an over-long list is
+   * reported here (the later walks run only once this one ended). */
+  size_t nslabs = 0;
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  while (rwalk_next(&w) != NULL) nslabs += w.r->nslabs;
+  if (w.r != NULL)
+    FAIL("heap %u: the %s segment list is longer than the %lu segments there can be (it loops)", h->id,  /* oracle:seg_list_loops */
+         seg_list_name(w.list), (unsigned long)w.max - 1);
   if (ensure_scratch(nslabs) != 0) FAIL("checker: cannot map scratch memory");
   uint32_t next_mark = 0;
   *partial_slabs = 0;
-  for (int k = 0; k < 2; k++) {
-    for (int full = 0; full < 2; full++) {
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) {
-        hak_segment *seg = (hak_segment *)r;
-        if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind != k + 1)
-          FAIL("heap %u: segment descriptor %p has a bad magic or kind", h->id, (void *)r);  /* oracle:seg_magic */
-        if (r->owner != h) FAIL("heap %u: segment %p on its list is owned by another heap", h->id, (void *)r->base);  /* oracle:seg_owner */
-        if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
-          FAIL("heap %u: segment %p is not registered in the address-space map", h->id, (void *)r->base);  /* oracle:seg_registered */
-        if (((size_t)r->nslabs << r->slab_shift) != r->size || r->nslabs > HAK_SEG_MAX_SLABS)
-          FAIL("heap %u: segment %p geometry: %u slabs of 2^%u for %lu bytes", h->id, (void *)r->base,  /* oracle:seg_geometry */
-               r->nslabs, r->slab_shift, (unsigned long)r->size);
-        uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
-        if ((seg->free_slabs & ~all) != 0 || (full ? seg->free_slabs != 0 : seg->free_slabs == 0) ||
-            seg->free_slabs == all)
-          FAIL("heap %u: segment %p on the %s list has free-slab bits %x", h->id, (void *)r->base,  /* oracle:seg_free_bits */
-               full ? "full" : "avail", seg->free_slabs);
-        for (unsigned i = 0; i < r->nslabs; i++) {
-          if (check_slab_geometry(h, seg, i, msg, len) != 0) return -1;
-          hak_slab *s = &seg->slabs[i];
-          if ((seg->free_slabs >> i) & 1) continue;
-          s->check_mark = next_mark++;
-          memset(marks_of(s), M_LIVE, s->carved);
-          memset(counts_of(s), 0, 4 * sizeof(uint32_t));
-          if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
-        }
-      }
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;) {
+    int k = (int)(w.list >> 1), full = (int)(w.list & 1);
+    hak_segment *seg = (hak_segment *)r;
+    if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind != k + 1)
+      FAIL("heap %u: segment descriptor %p has a bad magic or kind", h->id, (void *)r);  /* oracle:seg_magic */
+    if (r->prev != w.prev)
+      FAIL("heap %u: segment %p on the %s list has back link %p, not descriptor %p", h->id, (void *)r->base,  /* oracle:seg_back_link */
+           seg_list_name(w.list), (void *)r->prev, (void *)w.prev);
+    if (r->owner != h) FAIL("heap %u: segment %p on its list is owned by another heap", h->id, (void *)r->base);  /* oracle:seg_owner */
+    if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+      FAIL("heap %u: segment %p is not registered in the address-space map", h->id, (void *)r->base);  /* oracle:seg_registered */
+    if (((size_t)r->nslabs << r->slab_shift) != r->size || r->nslabs > HAK_SEG_MAX_SLABS)
+      FAIL("heap %u: segment %p geometry: %u slabs of 2^%u for %lu bytes", h->id, (void *)r->base,  /* oracle:seg_geometry */
+           r->nslabs, r->slab_shift, (unsigned long)r->size);
+    uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
+    if ((seg->free_slabs & ~all) != 0 || (full ? seg->free_slabs != 0 : seg->free_slabs == 0) ||
+        seg->free_slabs == all)
+      FAIL("heap %u: segment %p on the %s list has free-slab bits %x", h->id, (void *)r->base,  /* oracle:seg_free_bits */
+           full ? "full" : "avail", seg->free_slabs);
+    for (unsigned i = 0; i < r->nslabs; i++) {
+      if (check_slab_geometry(h, seg, i, msg, len) != 0) return -1;
+      hak_slab *s = &seg->slabs[i];
+      if ((seg->free_slabs >> i) & 1) continue;
+      s->check_mark = next_mark++;
+      memset(marks_of(s), M_LIVE, s->carved);
+      memset(counts_of(s), 0, 4 * sizeof(uint32_t));
+      if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
     }
   }
+  *nsegs = w.n;
   /* Free lists.  No loop guard: mark_block marks every entry, so a cycle
    * revisits a marked block and is reported as a duplicate first (a guard
    * here could never fire; the remote queue below is the same). */
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           if (s->capacity == 0) continue;
@@ -181,9 +237,10 @@ static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) 
 }
 
 static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, size_t len) {
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           if (s->capacity == 0) continue;
@@ -216,10 +273,10 @@ static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, 
 }
 
 static int heap_check_locked(hak_heap *h, char *msg, size_t len) {
-  size_t partial = 0;
+  size_t partial = 0, nsegs = 0;
   if (h->state == HAK_HEAP_DEAD || h->state == HAK_HEAP_ORPHANED) return 0;
   if (h->free_key != hak__free_key) FAIL("heap %u: free key corrupted", h->id);  /* oracle:free_key */
-  if (mark_heap(h, msg, len, &partial) != 0) return -1;
+  if (mark_heap(h, msg, len, &partial, &nsegs) != 0) return -1;
   return check_counts_and_lists(h, partial, msg, len);
 }
 
@@ -257,16 +314,17 @@ HAK_EXPORT int hak_check_all(char *msg, size_t len) {
 static void visit(hak_heap *h, hak_visit_fn fn, void *arg, int live_only) {
   static const int state_of[4] = { HAK_BLOCK_LIVE, HAK_BLOCK_FREE, HAK_BLOCK_CACHED, HAK_BLOCK_REMOTE };
   char msg[256];
-  size_t partial;
+  size_t partial, nsegs;
   if (h == NULL || h == &hak__empty_heap) return;
   hak_lock_acquire(&check_lock);
-  if (mark_heap(h, msg, sizeof msg, &partial) != 0) {
+  if (mark_heap(h, msg, sizeof msg, &partial, &nsegs) != 0) {
     hak_lock_release(&check_lock);
     hak__fatal("hakmem: hak_heap_visit on a corrupted heap: %s", msg);
   }
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           const uint8_t *m = marks_of(s);

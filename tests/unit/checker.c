@@ -106,7 +106,11 @@ static void c_slab_block_size(fixture *f) { f->s->block_size += 16; }
 static void c_carved_over(fixture *f) { f->s->carved = (uint16_t)(f->s->capacity + 1); }
 static void c_slab_state_bad(fixture *f) { f->s->state = 7; }
 static void c_slab_full_with_free(fixture *f) { f->s->state = HAK_SLAB_FULL; }
+/* A self-loop: seg_list_loops ends the first walk; without it the walk
+ * stops at its bound and the back-link check sees the loop's back edge. */
 static void c_seg_list_cycle(fixture *f) { seg_of(f)->r.next = &seg_of(f)->r; }
+/* The head's back link (list_remove would write through it). */
+static void c_seg_back_link(fixture *f) { seg_of(f)->r.prev = &seg_of(f)->r; }
 static void c_seg_magic(fixture *f) { seg_of(f)->r.magic ^= 0x100; }
 static void c_seg_owner(fixture *f) { seg_of(f)->r.owner = hak_heap_current(); }
 static void c_seg_unregistered(fixture *f) { seg_of(f)->r.size += (size_t)1 << seg_of(f)->r.slab_shift; }
@@ -154,7 +158,8 @@ static const struct ccase cases[] = {
   {"slab_counts_range", c_carved_over, "counts out of range"},
   {"slab_state", c_slab_state_bad, "in use but in state 7"},
   {"slab_full_free", c_slab_full_with_free, "is FULL but has free or uncarved blocks"},
-  {"seg_list_loops", c_seg_list_cycle, "segment list loops"},
+  {"seg_list_loops", c_seg_list_cycle, "segment list is longer than the"},
+  {"seg_back_link", c_seg_back_link, "list has back link"},
   {"seg_magic", c_seg_magic, "has a bad magic or kind"},
   {"seg_owner", c_seg_owner, "on its list is owned by another heap"},
   {"seg_registered", c_seg_unregistered, "is not registered in the address-space map"},
