@@ -428,7 +428,7 @@ static int check_large(const hak_large_index *li, size_t *listed, char *msg, siz
   hak_large *prev = NULL, *l = *li->lru_head;
   for (; l != NULL && lru_n <= max; prev = l, l = l->lru_next, lru_n++) {
     if (l->lru_prev != prev)
-      FAIL("BigCache: LRU entry %p has back link %p, not %p", (void *)l, (void *)l->lru_prev, (void *)prev);  /* oracle:bigcache_lru_link */
+      FAIL("BigCache: LRU entry %p has LRU back link %p, not %p", (void *)l, (void *)l->lru_prev, (void *)prev);  /* oracle:bigcache_lru_link */
     if (l->state != HAK_LARGE_CACHED)
       FAIL("BigCache: LRU entry %p (block %p) is not cached: state %u", (void *)l, (void *)l->r.base, l->state);  /* oracle:bigcache_lru_state */
   }
@@ -453,7 +453,7 @@ static int check_segment_cache(const hak_segcache_index *ci, char *msg, size_t l
     if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || (r->kind != HAK_REGION_TINY && r->kind != HAK_REGION_MID))
       FAIL("segment cache: descriptor %p has a bad magic or kind", (void *)r);  /* oracle:segcache_magic */
     if (r->prev != w.prev)
-      FAIL("segment cache: segment %p has back link %p, not descriptor %p", (void *)r->base, (void *)r->prev,  /* oracle:segcache_back_link */
+      FAIL("segment cache: back link of segment %p is %p, not descriptor %p", (void *)r->base, (void *)r->prev,  /* oracle:segcache_back_link */
            (void *)w.prev);
     if (r->owner != NULL) FAIL("segment cache: segment %p still has an owner", (void *)r->base);  /* oracle:segcache_owner */
     unsigned shift = r->kind == HAK_REGION_TINY ? HAK_TINY_SLAB_SHIFT : HAK_MID_SLAB_SHIFT;
@@ -464,7 +464,7 @@ static int check_segment_cache(const hak_segcache_index *ci, char *msg, size_t l
     uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
     if (seg->free_slabs != all) FAIL("segment cache: segment %p has slabs in use", (void *)r->base);  /* oracle:segcache_slabs */
     if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
-      FAIL("segment cache: segment %p not registered in the address-space map", (void *)r->base);  /* oracle:segcache_registered */
+      FAIL("segment cache: segment %p is missing from the address-space map", (void *)r->base);  /* oracle:segcache_registered */
   }
   if (w.r != NULL) FAIL("segment cache: the list is longer than the %lu segments there can be", (unsigned long)w.max - 1);  /* as in check_large */
   if (*ci->count > hak__opt->segment_cache)
