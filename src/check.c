@@ -522,10 +522,11 @@ static int find_unlisted(const all_ctx *c, const hak_large_index *li, const hak_
         FAIL("address-space map: segment %p has no owner and is not in the segment cache", (void *)r->base);  /* oracle:map_seg_uncached */
     } else {
       hak_heap *o = heap_lookup(c, r->owner);
-      if (o == NULL || o->state == HAK_HEAP_DEAD)
+      int live = o != NULL && o->state != HAK_HEAP_DEAD;
+      if (!live)
         FAIL("address-space map: segment %p is owned by %p, which is not a live heap", (void *)r->base,  /* oracle:map_seg_owner */
              (void *)r->owner);
-      if (o->state == HAK_HEAP_ORPHANED) continue;
+      if (!live || o->state == HAK_HEAP_ORPHANED) continue;   /* !live: only without the check above */
       seg_lists sl = lists_of(o);
       if (!on_lists(sl.heads, 4, SEG_UNIT, r))
         FAIL("address-space map: segment %p is owned by heap %u but on none of its lists", (void *)r->base, o->id);  /* oracle:map_seg_unlisted */
