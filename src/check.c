@@ -2,6 +2,10 @@
  *
  * hak_heap_check verifies, for one heap, every invariant written above the
  * structs in types.h:
+ *   - the segment lists: doubly linked (each segment's prev is the one
+ *     before it, NULL at the head) and no longer than the segments that
+ *     can exist, so a cycle or a link into foreign memory is reported,
+ *     never walked forever (see seg_next);
  *   - each segment: descriptor magic and kind, owner, registered in the
  *     address-space map over its whole range, on the right list (avail iff
  *     it has an unused slab), free_slabs bits match the unused slabs;
@@ -37,6 +41,56 @@ void hak__check_unlock_all(int child) {
 }
 
 #define FAIL(...) do { hak__fmt(msg, len, __VA_ARGS__); return -1; } while (0)
+
+/* ---- bounded list walks --------------------------------------------------
+ * Every walk of a list of regions in this file goes through rwalk_next,
+ * which stops after more regions than could exist: one per `unit` bytes of
+ * everything hakmem has mapped (hak__ctr.mapped counts every mapping, the
+ * checker's own scratch included, so it can only over-estimate).  A cycle
+ * or a link into foreign memory then ends the walk in bounded time; the
+ * first walk of each list reports it (w.r != NULL after the loop), later
+ * walks of a list already walked just stop.  The walk also records the
+ * region before the current one on its list (w.prev), for the back-link
+ * check: each region's prev must be that one, NULL at the head.  With that
+ * check a cycle is also found at its back edge (the region it re-enters
+ * already has another prev), so each loop has two independent ends. */
+typedef struct rwalk {
+  hak_region *const *heads;   /* the lists, walked one after the other */
+  unsigned nheads, list;      /* list: index of the list being walked */
+  hak_region *r, *prev;       /* current region, the one before it on its list */
+  size_t n, max;              /* regions visited, most allowed */
+} rwalk;
+
+static size_t walk_bound(size_t unit) {
+  return (size_t)(hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) / unit) + 1;
+}
+static void rwalk_begin(rwalk *w, hak_region *const *heads, unsigned nheads, size_t unit) {
+  *w = (rwalk){ heads, nheads, (unsigned)-1, NULL, NULL, 0, walk_bound(unit) };   /* list -1: not started */
+}
+static hak_region *rwalk_next(rwalk *w) {
+  if (w->r != NULL) {
+    w->prev = w->r;
+    w->r = w->r->next;
+  }
+  while (w->r == NULL && w->list + 1 < w->nheads) {
+    w->list++;
+    w->prev = NULL;
+    w->r = w->heads[w->list];
+  }
+  if (w->r == NULL || ++w->n > w->max) return NULL;   /* the end, or over-long: w->r stays set */
+  return w->r;
+}
+
+/* A heap's segment lists in walk order: list index = 2 * (kind - 1) + full. */
+typedef struct seg_lists { hak_region *heads[4]; } seg_lists;
+static seg_lists lists_of(const hak_heap *h) {
+  return (seg_lists){ { h->avail[0], h->full[0], h->avail[1], h->full[1] } };
+}
+#define SEG_UNIT ((size_t)1 << HAK_TINY_SLAB_SHIFT)   /* every segment has a slab of at least this */
+static const char *seg_list_name(unsigned list) {
+  static const char *const names[4] = { "tiny avail", "tiny full", "mid avail", "mid full" };
+  return names[list & 3];
+}
 
 static int ensure_scratch(size_t slabs) {
   if (slabs <= scratch_slabs) return 0;
@@ -107,54 +161,56 @@ static int check_slab_geometry(hak_heap *h, hak_segment *seg, unsigned i, char *
 
 /* Pass over the heap's segments and lists, leaving the marks in scratch.
  * Caller holds check_lock. */
-static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) {
-  /* The segment lists are first walked here, so a cycle must be caught here
-   * (the later walks run only once this one ended). */
-  size_t nslabs = 0, guard = 0;
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) {
-        if (++guard > (1u << 24)) FAIL("heap %u: segment list loops", h->id);  /* oracle:seg_list_loops */
-        nslabs += r->nslabs;
-      }
+static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs, size_t *nsegs) {
+  /* The segment lists are first walked here: an over-long list is
+   * reported here (the later walks run only once this one ended). */
+  size_t nslabs = 0;
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  while (rwalk_next(&w) != NULL) nslabs += w.r->nslabs;
+  if (w.r != NULL)
+    FAIL("heap %u: the %s segment list is longer than the %lu segments there can be (it loops)", h->id,  /* oracle:seg_list_loops */
+         seg_list_name(w.list), (unsigned long)w.max - 1);
   if (ensure_scratch(nslabs) != 0) FAIL("checker: cannot map scratch memory");
   uint32_t next_mark = 0;
   *partial_slabs = 0;
-  for (int k = 0; k < 2; k++) {
-    for (int full = 0; full < 2; full++) {
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next) {
-        hak_segment *seg = (hak_segment *)r;
-        if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind != k + 1)
-          FAIL("heap %u: segment descriptor %p has a bad magic or kind", h->id, (void *)r);  /* oracle:seg_magic */
-        if (r->owner != h) FAIL("heap %u: segment %p on its list is owned by another heap", h->id, (void *)r->base);  /* oracle:seg_owner */
-        if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
-          FAIL("heap %u: segment %p is not registered in the address-space map", h->id, (void *)r->base);  /* oracle:seg_registered */
-        if (((size_t)r->nslabs << r->slab_shift) != r->size || r->nslabs > HAK_SEG_MAX_SLABS)
-          FAIL("heap %u: segment %p geometry: %u slabs of 2^%u for %lu bytes", h->id, (void *)r->base,  /* oracle:seg_geometry */
-               r->nslabs, r->slab_shift, (unsigned long)r->size);
-        uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
-        if ((seg->free_slabs & ~all) != 0 || (full ? seg->free_slabs != 0 : seg->free_slabs == 0) ||
-            seg->free_slabs == all)
-          FAIL("heap %u: segment %p on the %s list has free-slab bits %x", h->id, (void *)r->base,  /* oracle:seg_free_bits */
-               full ? "full" : "avail", seg->free_slabs);
-        for (unsigned i = 0; i < r->nslabs; i++) {
-          if (check_slab_geometry(h, seg, i, msg, len) != 0) return -1;
-          hak_slab *s = &seg->slabs[i];
-          if ((seg->free_slabs >> i) & 1) continue;
-          s->check_mark = next_mark++;
-          memset(marks_of(s), M_LIVE, s->carved);
-          memset(counts_of(s), 0, 4 * sizeof(uint32_t));
-          if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
-        }
-      }
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;) {
+    int k = (int)(w.list >> 1), full = (int)(w.list & 1);
+    hak_segment *seg = (hak_segment *)r;
+    if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind != k + 1)
+      FAIL("heap %u: segment descriptor %p has a bad magic or kind", h->id, (void *)r);  /* oracle:seg_magic */
+    if (r->prev != w.prev)
+      FAIL("heap %u: segment %p on the %s list has back link %p, not descriptor %p", h->id, (void *)r->base,  /* oracle:seg_back_link */
+           seg_list_name(w.list), (void *)r->prev, (void *)w.prev);
+    if (r->owner != h) FAIL("heap %u: segment %p on its list is owned by another heap", h->id, (void *)r->base);  /* oracle:seg_owner */
+    if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+      FAIL("heap %u: segment %p is not registered in the address-space map", h->id, (void *)r->base);  /* oracle:seg_registered */
+    if (((size_t)r->nslabs << r->slab_shift) != r->size || r->nslabs > HAK_SEG_MAX_SLABS)
+      FAIL("heap %u: segment %p geometry: %u slabs of 2^%u for %lu bytes", h->id, (void *)r->base,  /* oracle:seg_geometry */
+           r->nslabs, r->slab_shift, (unsigned long)r->size);
+    uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
+    if ((seg->free_slabs & ~all) != 0 || (full ? seg->free_slabs != 0 : seg->free_slabs == 0) ||
+        seg->free_slabs == all)
+      FAIL("heap %u: segment %p on the %s list has free-slab bits %x", h->id, (void *)r->base,  /* oracle:seg_free_bits */
+           full ? "full" : "avail", seg->free_slabs);
+    for (unsigned i = 0; i < r->nslabs; i++) {
+      if (check_slab_geometry(h, seg, i, msg, len) != 0) return -1;
+      hak_slab *s = &seg->slabs[i];
+      if ((seg->free_slabs >> i) & 1) continue;
+      s->check_mark = next_mark++;
+      memset(marks_of(s), M_LIVE, s->carved);
+      memset(counts_of(s), 0, 4 * sizeof(uint32_t));
+      if (s->state == HAK_SLAB_PARTIAL) (*partial_slabs)++;
     }
   }
+  *nsegs = w.n;
   /* Free lists.  No loop guard: mark_block marks every entry, so a cycle
    * revisits a marked block and is reported as a duplicate first (a guard
    * here could never fire; the remote queue below is the same). */
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           if (s->capacity == 0) continue;
@@ -181,9 +237,10 @@ static int mark_heap(hak_heap *h, char *msg, size_t len, size_t *partial_slabs) 
 }
 
 static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, size_t len) {
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           if (s->capacity == 0) continue;
@@ -215,11 +272,12 @@ static int check_counts_and_lists(hak_heap *h, size_t partial_slabs, char *msg, 
   return 0;
 }
 
-static int heap_check_locked(hak_heap *h, char *msg, size_t len) {
+/* *nsegs: the segments on h's lists (0 for a heap that is not checked). */
+static int heap_check_locked(hak_heap *h, char *msg, size_t len, size_t *nsegs) {
   size_t partial = 0;
   if (h->state == HAK_HEAP_DEAD || h->state == HAK_HEAP_ORPHANED) return 0;
   if (h->free_key != hak__free_key) FAIL("heap %u: free key corrupted", h->id);  /* oracle:free_key */
-  if (mark_heap(h, msg, len, &partial) != 0) return -1;
+  if (mark_heap(h, msg, len, &partial, nsegs) != 0) return -1;
   return check_counts_and_lists(h, partial, msg, len);
 }
 
@@ -228,28 +286,309 @@ HAK_EXPORT int hak_heap_check(hak_heap *h, char *msg, size_t len) {
   if (msg == NULL) msg = dummy, len = sizeof dummy;
   if (len) msg[0] = '\0';
   if (h == NULL || h == &hak__empty_heap) return 0;
+  size_t nsegs;
   hak_lock_acquire(&check_lock);
-  int rc = heap_check_locked(h, msg, len);
+  int rc = heap_check_locked(h, msg, len, &nsegs);
   hak_lock_release(&check_lock);
   return rc;
 }
 
-typedef struct all_ctx { char *msg; size_t len; int rc; } all_ctx;
+/* ---- the whole process (hak_check_all only) -----------------------------
+ * Beyond every heap, hak_check_all checks the global structures, under
+ * check_lock, the segment lock and the large lock (the order of
+ * fork_prepare in heap.c):
+ *   - the large blocks (large.c): each on the live list (state LIVE) or on
+ *     the bucket of its size (state CACHED, mapped with the granule
+ *     alignment); descriptor magic and kind, no owner, granule-aligned
+ *     base, page-multiple size, a power-of-two mapping alignment in
+ *     [2 MiB, 1 TiB] dividing the base, registered in the map; the lists
+ *     doubly linked; the live list holds hak__ctr.large_live blocks;
+ *     BigCache: the LRU list doubly linked from head to tail over exactly
+ *     as many blocks as the buckets, all CACHED; cached_bytes is their sum
+ *     and at most HAKMEM_BIGCACHE_MB;
+ *   - the segment cache (segment.c): doubly linked, each descriptor valid,
+ *     without owner, every slab unused, registered, geometry of its kind;
+ *     its count is the list length and at most HAKMEM_SEGMENT_CACHE;
+ *   - the address-space map (segmap.c), walked leaf by leaf: each entry
+ *     names a valid descriptor that covers its granule, tagged tiny iff the
+ *     region is a tiny segment, and all of a region's granules map to it;
+ *     every region is on exactly ONE list: a segment on a list of its owner
+ *     heap (owner NULL: the segment cache), a large block on the live list
+ *     or in BigCache.  The lists were checked to be duplicate-free (back
+ *     links, owner, state, bucket) and to hold only registered regions, so
+ *     equal counts (mapped == listed, for owned segments, cached segments
+ *     and large blocks) prove it; only when they differ is the region on
+ *     no list searched for, one by one (quadratic, but only on failure).
+ * Segments owned by an ORPHANED heap (a fork child) are not counted: that
+ * heap may have been frozen in the middle of a list update.
+ * Cost: the map walk reads the 2^14 top entries plus 2^13 entries per leaf
+ * in use (one leaf spans 16 GiB) and every region once, tens of
+ * microseconds: too much for hak_heap_check, which the fuzzers call after
+ * every operation, so it is here only.  hak_check_all is for quiescent
+ * points: it reads other heaps' owner-private state and the map. */
+typedef struct all_ctx {
+  char  *msg;
+  size_t len;
+  int    rc;
+  size_t nheaps, orphans;   /* heaps in heap_tab, how many ORPHANED */
+  size_t listed;            /* segments on the lists of checked heaps */
+} all_ctx;
+
+/* Every heap seen by hak__heaps_foreach, so that an owner pointer can be
+ * told from garbage without reading through it.  Scratch, like the marks. */
+static hak_heap **heap_tab;
+static size_t heap_tab_cap;
+
 static void check_one(hak_heap *h, void *arg) {
   all_ctx *c = arg;
-  if (c->rc == 0) c->rc = heap_check_locked(h, c->msg, c->len);
+  if (c->nheaps == heap_tab_cap) {
+    size_t want = heap_tab_cap ? heap_tab_cap * 2 : 512;
+    hak_heap **t = hak__os_map_unfailing(want * sizeof *t);
+    if (t == NULL) {
+      if (c->rc == 0) c->rc = -1, hak__fmt(c->msg, c->len, "checker: cannot map scratch memory");
+      return;
+    }
+    if (heap_tab) {
+      memcpy(t, heap_tab, heap_tab_cap * sizeof *t);
+      hak__os_unmap(heap_tab, heap_tab_cap * sizeof *t);
+    }
+    heap_tab = t;
+    heap_tab_cap = want;
+  }
+  heap_tab[c->nheaps++] = h;
+  if (h->state == HAK_HEAP_ORPHANED) c->orphans++;
+  size_t n = 0;
+  if (c->rc == 0) c->rc = heap_check_locked(h, c->msg, c->len, &n);
+  c->listed += n;
+}
+
+static hak_heap *heap_lookup(const all_ctx *c, const hak_heap *o) {
+  for (size_t i = 0; i < c->nheaps; i++)
+    if (heap_tab[i] == o) return heap_tab[i];
+  return NULL;
+}
+
+/* Large blocks and BigCache; counts their listed regions into *listed. */
+static int check_large_region(hak_region *r, char *msg, size_t len) {
+  hak_large *l = (hak_large *)r;
+  if (r->magic != (HAK_REGION_MAGIC ^ HAK_REGION_LARGE) || r->kind != HAK_REGION_LARGE)
+    FAIL("large block %p: bad magic or kind in its descriptor", (void *)r->base);  /* oracle:large_magic */
+  if (r->owner != NULL) FAIL("large block %p: has an owner heap", (void *)r->base);  /* oracle:large_owner */
+  if ((r->base & (HAK_GRANULE - 1)) != 0 || (r->size & (HAK_PAGE - 1)) != 0 || r->size == 0 || r->size > HAK_LARGE_MAX)
+    FAIL("large block %p: base or size %lu not aligned or out of range", (void *)r->base, (unsigned long)r->size);  /* oracle:large_geometry */
+  if (l->align < HAK_GRANULE || l->align > HAK_LARGE_ALIGN_MAX || (l->align & (l->align - 1)) != 0 ||
+      (r->base & (l->align - 1)) != 0)
+    FAIL("large block %p: mapping alignment %lu is not a power of two in [2 MiB, 1 TiB] dividing its base",  /* oracle:large_align */
+         (void *)r->base, (unsigned long)l->align);
+  if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+    FAIL("large block %p: not registered in the address-space map", (void *)r->base);  /* oracle:large_registered */
+  return 0;
+}
+
+#define LARGE_LISTS 65   /* the live list, then the buckets */
+static unsigned large_heads(const hak_large_index *li, hak_region **heads) {
+  unsigned nb = li->nbuckets < LARGE_LISTS - 1 ? li->nbuckets : LARGE_LISTS - 1;
+  heads[0] = *li->live;
+  for (unsigned b = 0; b < nb; b++) heads[1 + b] = li->buckets[b];
+  return 1 + nb;
+}
+
+static int check_large(const hak_large_index *li, size_t *listed, char *msg, size_t len) {
+  hak_region *heads[LARGE_LISTS];
+  unsigned nheads = large_heads(li, heads);
+  size_t live_n = 0, bucket_n = 0, sum = 0;
+  rwalk w;
+  rwalk_begin(&w, heads, nheads, HAK_PAGE);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;) {
+    hak_large *l = (hak_large *)r;
+    if (check_large_region(r, msg, len) != 0) return -1;
+    if (r->prev != w.prev)
+      FAIL("large block %p on the %s has back link %p, not descriptor %p", (void *)r->base,  /* oracle:large_back_link */
+           w.list ? "BigCache" : "live list", (void *)r->prev, (void *)w.prev);
+    if (w.list == 0) {
+      if (l->state != HAK_LARGE_LIVE) FAIL("large block %p: on the live list but not live", (void *)r->base);  /* oracle:large_live_state */
+      live_n++;
+      continue;
+    }
+    unsigned b = w.list - 1;
+    if (l->state != HAK_LARGE_CACHED || l->bucket != b || hak__large_bucket_of(r->size) != b || l->align != HAK_GRANULE)
+      FAIL("BigCache: block %p in bucket %u has state %u bucket %u alignment %lu", (void *)r->base, b,  /* oracle:bigcache_entry */
+           l->state, l->bucket, (unsigned long)l->align);
+    sum += r->size;
+    bucket_n++;
+  }
+  /* Not reachable while the back-link check stands (it sees a cycle's
+   * back edge first); it ends the walk when that check is removed. */
+  if (w.r != NULL) FAIL("large: the lists are longer than the %lu blocks there can be", (unsigned long)w.max - 1);
+  uint64_t counter = hak_atomic_u64_load(&hak__ctr.large_live, HAK_RELAXED);
+  if (live_n != counter)
+    FAIL("large: %lu blocks on the live list, the large_live counter says %lu", (unsigned long)live_n,  /* oracle:large_live_count */
+         (unsigned long)counter);
+  size_t lru_n = 0, max = walk_bound(HAK_PAGE);
+  hak_large *prev = NULL, *l = *li->lru_head;
+  for (; l != NULL && lru_n <= max; prev = l, l = l->lru_next, lru_n++) {
+    if (l->lru_prev != prev)
+      FAIL("BigCache: LRU entry %p has LRU back link %p, not %p", (void *)l, (void *)l->lru_prev, (void *)prev);  /* oracle:bigcache_lru_link */
+    if (l->state != HAK_LARGE_CACHED)
+      FAIL("BigCache: LRU entry %p (block %p) is not cached: state %u", (void *)l, (void *)l->r.base, l->state);  /* oracle:bigcache_lru_state */
+  }
+  if (l != NULL) FAIL("BigCache: the LRU list is longer than the %lu blocks there can be", (unsigned long)max);  /* see above */
+  if (*li->lru_tail != prev)
+    FAIL("BigCache: the LRU tail is %p but the list ends at %p", (void *)*li->lru_tail, (void *)prev);  /* oracle:bigcache_lru_tail */
+  if (*li->cached_bytes > hak__opt->bigcache_bytes)
+    FAIL("BigCache: holds %lu bytes, over its budget of %lu", (unsigned long)*li->cached_bytes,  /* oracle:bigcache_budget */
+         (unsigned long)hak__opt->bigcache_bytes);
+  if (lru_n != bucket_n || sum != *li->cached_bytes)
+    FAIL("BigCache: %lu on the LRU, %lu in buckets, %lu bytes counted, %lu summed", (unsigned long)lru_n,  /* oracle:bigcache_counts */
+         (unsigned long)bucket_n, (unsigned long)*li->cached_bytes, (unsigned long)sum);
+  *listed = live_n + bucket_n;
+  return 0;
+}
+
+static int check_segment_cache(const hak_segcache_index *ci, char *msg, size_t len) {
+  rwalk w;
+  rwalk_begin(&w, ci->head, 1, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;) {
+    hak_segment *seg = (hak_segment *)r;
+    if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || (r->kind != HAK_REGION_TINY && r->kind != HAK_REGION_MID))
+      FAIL("segment cache: descriptor %p has a bad magic or kind", (void *)r);  /* oracle:segcache_magic */
+    if (r->prev != w.prev)
+      FAIL("segment cache: back link of segment %p is %p, not descriptor %p", (void *)r->base, (void *)r->prev,  /* oracle:segcache_back_link */
+           (void *)w.prev);
+    if (r->owner != NULL) FAIL("segment cache: segment %p still has an owner", (void *)r->base);  /* oracle:segcache_owner */
+    unsigned shift = r->kind == HAK_REGION_TINY ? HAK_TINY_SLAB_SHIFT : HAK_MID_SLAB_SHIFT;
+    if (r->slab_shift != shift || r->nslabs == 0 || r->nslabs > HAK_SEG_MAX_SLABS ||
+        ((size_t)r->nslabs << shift) != r->size)
+      FAIL("segment cache: segment %p geometry: %u slabs of 2^%u for %lu bytes", (void *)r->base, r->nslabs,  /* oracle:segcache_geometry */
+           r->slab_shift, (unsigned long)r->size);
+    uint32_t all = r->nslabs == 32 ? 0xffffffffu : (1u << r->nslabs) - 1;
+    if (seg->free_slabs != all) FAIL("segment cache: segment %p has slabs in use", (void *)r->base);  /* oracle:segcache_slabs */
+    if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
+      FAIL("segment cache: segment %p is missing from the address-space map", (void *)r->base);  /* oracle:segcache_registered */
+  }
+  if (w.r != NULL) FAIL("segment cache: the list is longer than the %lu segments there can be", (unsigned long)w.max - 1);  /* as in check_large */
+  if (*ci->count > hak__opt->segment_cache)
+    FAIL("segment cache: holds %u segments, over its limit of %u", *ci->count, hak__opt->segment_cache);  /* oracle:segcache_limit */
+  if (w.n != *ci->count)
+    FAIL("segment cache: %lu segments listed, count says %u", (unsigned long)w.n, *ci->count);  /* oracle:segcache_count */
+  return 0;
+}
+
+/* The map's non-empty entries, in address order. */
+typedef struct map_iter { size_t top, i; uintptr_t a, e; } map_iter;
+static int map_next(map_iter *it) {
+  for (; it->top < (1u << HAK_SEGMAP_TOP_BITS); it->top++, it->i = 0) {
+    hak_region **leaf = hak_atomic_ptr_peek((hak_atomic_ptr *)&hak__segmap[it->top]);
+    if (leaf == NULL) continue;
+    while (it->i < (1u << HAK_SEGMAP_LEAF_BITS)) {
+      size_t i = it->i++;
+      uintptr_t e = (uintptr_t)hak_atomic_ptr_peek((hak_atomic_ptr *)&leaf[i]);
+      if (e == 0) continue;
+      it->a = ((it->top << HAK_SEGMAP_LEAF_BITS) | i) << HAK_GRANULE_SHIFT;
+      it->e = e;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int on_lists(hak_region *const *heads, unsigned n, size_t unit, const hak_region *r) {
+  rwalk w;
+  rwalk_begin(&w, heads, n, unit);
+  while (rwalk_next(&w) != NULL)
+    if (w.r == r) return 1;
+  return 0;
+}
+
+static int owner_orphaned(const all_ctx *c, const hak_heap *o) {
+  if (c->orphans == 0) return 0;
+  const hak_heap *h = heap_lookup(c, o);
+  return h != NULL && h->state == HAK_HEAP_ORPHANED;
+}
+
+/* The counts differ: name the region that is on no list. */
+static int find_unlisted(const all_ctx *c, const hak_large_index *li, const hak_segcache_index *ci,
+                         char *msg, size_t len) {
+  map_iter it = { 0, 0, 0, 0 };
+  hak_region *heads[LARGE_LISTS];
+  while (map_next(&it)) {
+    hak_region *r = hak__segmap_region(it.e);
+    if (it.a != (r->base & ~(uintptr_t)(HAK_GRANULE - 1))) continue;
+    if (r->kind == HAK_REGION_LARGE) {
+      if (!on_lists(heads, large_heads(li, heads), HAK_PAGE, r))
+        FAIL("address-space map: large block %p is on neither the live list nor BigCache", (void *)r->base);  /* oracle:map_large_unlisted */
+    } else if (r->owner == NULL) {
+      if (!on_lists(ci->head, 1, SEG_UNIT, r))
+        FAIL("address-space map: segment %p has no owner and is not in the segment cache", (void *)r->base);  /* oracle:map_seg_uncached */
+    } else {
+      hak_heap *o = heap_lookup(c, r->owner);
+      int live = o != NULL && o->state != HAK_HEAP_DEAD;
+      if (!live)
+        FAIL("address-space map: segment %p is owned by %p, which is not a live heap", (void *)r->base,  /* oracle:map_seg_owner */
+             (void *)r->owner);
+      if (!live || o->state == HAK_HEAP_ORPHANED) continue;   /* !live: only without the check above */
+      seg_lists sl = lists_of(o);
+      if (!on_lists(sl.heads, 4, SEG_UNIT, r))
+        FAIL("address-space map: segment %p is owned by heap %u but on none of its lists", (void *)r->base, o->id);  /* oracle:map_seg_unlisted */
+    }
+  }
+  /* Unreachable: the lists hold only distinct registered regions, so a
+   * count that differs has a region on no list (see above). */
+  FAIL("address-space map: counts differ but every region is listed");
+}
+
+static int check_map(const all_ctx *c, const hak_large_index *li, const hak_segcache_index *ci, size_t large_listed,
+                     char *msg, size_t len) {
+  size_t owned = 0, unowned = 0, large = 0;
+  map_iter it = { 0, 0, 0, 0 };
+  while (map_next(&it)) {
+    hak_region *r = hak__segmap_region(it.e);
+    if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind < HAK_REGION_TINY || r->kind > HAK_REGION_LARGE)
+      FAIL("address-space map: granule %p maps to descriptor %p with a bad magic or kind", (void *)it.a, (void *)r);  /* oracle:map_magic */
+    if (it.a - (r->base & ~(uintptr_t)(HAK_GRANULE - 1)) >= r->size)
+      FAIL("address-space map: granule %p maps to region %p of %lu bytes, which does not cover it", (void *)it.a,  /* oracle:map_cover */
+           (void *)r->base, (unsigned long)r->size);
+    if (((it.e & HAK_SEGMAP_TINY) != 0) != (r->kind == HAK_REGION_TINY))
+      FAIL("address-space map: granule %p: entry tag %u for a region of kind %u", (void *)it.a,  /* oracle:map_tag */
+           (unsigned)(it.e & HAK_SEGMAP_TINY), r->kind);
+    if (it.a != (r->base & ~(uintptr_t)(HAK_GRANULE - 1))) continue;   /* count each region at its first granule */
+    for (uintptr_t g = it.a + HAK_GRANULE; g - r->base < r->size; g += HAK_GRANULE)
+      if (hak__segmap_region(hak__segmap_entry(g)) != r)
+        FAIL("address-space map: granule %p of region %p does not map to it", (void *)g, (void *)r->base);  /* oracle:map_whole */
+    if (r->kind == HAK_REGION_LARGE) large++;
+    else if (r->owner == NULL) unowned++;
+    else if (!owner_orphaned(c, r->owner)) owned++;
+  }
+  if (owned == c->listed && unowned == *ci->count && large == large_listed) return 0;
+  return find_unlisted(c, li, ci, msg, len);
+}
+
+static int check_globals(const all_ctx *c, char *msg, size_t len) {
+  hak_large_index li;
+  hak_segcache_index ci;
+  size_t large_listed = 0;
+  hak__large_index(&li);
+  hak__segment_cache_index(&ci);
+  if (check_large(&li, &large_listed, msg, len) != 0) return -1;
+  if (check_segment_cache(&ci, msg, len) != 0) return -1;
+  return check_map(c, &li, &ci, large_listed, msg, len);
 }
 
 HAK_EXPORT int hak_check_all(char *msg, size_t len) {
   char dummy[8];
   if (msg == NULL) msg = dummy, len = sizeof dummy;
   if (len) msg[0] = '\0';
-  all_ctx c = { msg, len, 0 };
+  all_ctx c = { msg, len, 0, 0, 0, 0 };
   hak_lock_acquire(&check_lock);
   hak__heaps_foreach(check_one, &c);
+  if (c.rc == 0) {
+    hak__segment_lock_all();
+    hak__large_lock_all();
+    c.rc = check_globals(&c, msg, len);
+    hak__large_unlock_all(0);
+    hak__segment_unlock_all(0);
+  }
   hak_lock_release(&check_lock);
-  if (c.rc == 0) c.rc = hak__large_check(msg, len);
-  if (c.rc == 0) c.rc = hak__segment_cache_check(msg, len);
   return c.rc;
 }
 
@@ -257,16 +596,17 @@ HAK_EXPORT int hak_check_all(char *msg, size_t len) {
 static void visit(hak_heap *h, hak_visit_fn fn, void *arg, int live_only) {
   static const int state_of[4] = { HAK_BLOCK_LIVE, HAK_BLOCK_FREE, HAK_BLOCK_CACHED, HAK_BLOCK_REMOTE };
   char msg[256];
-  size_t partial;
+  size_t partial, nsegs;
   if (h == NULL || h == &hak__empty_heap) return;
   hak_lock_acquire(&check_lock);
-  if (mark_heap(h, msg, sizeof msg, &partial) != 0) {
+  if (mark_heap(h, msg, sizeof msg, &partial, &nsegs) != 0) {
     hak_lock_release(&check_lock);
     hak__fatal("hakmem: hak_heap_visit on a corrupted heap: %s", msg);
   }
-  for (int k = 0; k < 2; k++)
-    for (int full = 0; full < 2; full++)
-      for (hak_region *r = full ? h->full[k] : h->avail[k]; r != NULL; r = r->next)
+  seg_lists sl = lists_of(h);
+  rwalk w;
+  rwalk_begin(&w, sl.heads, 4, SEG_UNIT);
+  for (hak_region *r; (r = rwalk_next(&w)) != NULL;)
         for (unsigned i = 0; i < r->nslabs; i++) {
           hak_slab *s = &((hak_segment *)r)->slabs[i];
           const uint8_t *m = marks_of(s);

@@ -279,11 +279,12 @@ HAK_EXPORT hak_heap *hak_heap_bind(hak_heap *h) {
   return prev == &hak__empty_heap ? NULL : prev;
 }
 
-/* ---- iteration for the checker and debug reset ------------------------- */
+/* ---- iteration for the checker ------------------------------------------
+ * Every heap, DEAD and ORPHANED ones included: the checker skips those but
+ * must know them (a segment may be owned by an ORPHANED heap). */
 void hak__heaps_foreach(hak_heap_fn fn, void *arg) {
   hak_lock_acquire(&heaps_lock);
-  for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
-    if (h->state != HAK_HEAP_DEAD && h->state != HAK_HEAP_ORPHANED) fn(h, arg);
+  for (hak_heap *h = all_heaps; h != NULL; h = h->next_all) fn(h, arg);
   hak_lock_release(&heaps_lock);
 }
 

@@ -142,7 +142,8 @@ void      hak__segments_release_all(hak_heap *h);          /* heap destroy */
 size_t    hak__segment_cache_release(size_t bytes);       /* unmap >= bytes (SIZE_MAX: all); returns bytes */
 void      hak__segment_lock_all(void);
 void      hak__segment_unlock_all(int child);
-int       hak__segment_cache_check(char *msg, size_t len);
+typedef struct hak_segcache_index { hak_region **head; unsigned *count; } hak_segcache_index;
+void      hak__segment_cache_index(hak_segcache_index *out);   /* for check.c, under the segment lock */
 
 /* ---- slab.c ------------------------------------------------------------ */
 void *hak__refill_pop(hak_heap *h, unsigned cls);         /* NULL + ENOMEM */
@@ -169,7 +170,7 @@ void      hak__heap_lock_all(void);
 void      hak__heap_unlock_all(int child);
 void      hak__reclaim_abandoned(void);
 typedef void (*hak_heap_fn)(hak_heap *h, void *arg);
-void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* under the heaps lock */
+void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* every heap, any state, under the heaps lock */
 
 /* ---- large.c ----------------------------------------------------------- */
 void  *hak__large_alloc(size_t n, size_t align, int *zeroed); /* NULL + ENOMEM */
@@ -178,7 +179,14 @@ void   hak__large_free(hak_large *l, void *p);
 size_t hak__bigcache_release(size_t bytes);              /* unmap >= bytes, oldest first; returns bytes */
 void   hak__large_lock_all(void);
 void   hak__large_unlock_all(int child);
-int    hak__large_check(char *msg, size_t len);
+typedef struct hak_large_index {   /* for check.c, under the large lock */
+  hak_region **live, **buckets;
+  unsigned     nbuckets;
+  hak_large  **lru_head, **lru_tail;
+  size_t      *cached_bytes;
+} hak_large_index;
+void     hak__large_index(hak_large_index *out);
+unsigned hak__large_bucket_of(size_t size);
 int    hak__large_visit_state(const hak_large *l);
 
 /* ---- alloc.c ----------------------------------------------------------- */

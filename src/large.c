@@ -9,9 +9,11 @@
  * beyond that the least recently parked blocks are unmapped.  Cached
  * blocks stay registered in the address-space map, so a second free of
  * one is reported as a double free.
- * Invariants: every large descriptor is on exactly one of the live list
- * (state LIVE) or one bucket + the LRU list (state CACHED); bigcache_bytes
- * is the sum of the cached sizes. */
+ * Invariants (checked by check.c, see the list there): every large
+ * descriptor is on exactly one of the live list (state LIVE) or one bucket
+ * + the LRU list (state CACHED); only blocks mapped with the granule
+ * alignment are cached; cached_bytes is the sum of the cached sizes and at
+ * most HAKMEM_BIGCACHE_MB; the live list holds hak__ctr.large_live blocks. */
 #include <errno.h>
 #include <stdint.h>
 #include "internal.h"
@@ -212,43 +214,9 @@ int hak__large_visit_state(const hak_large *l) {
   return l->state == HAK_LARGE_LIVE ? HAK_BLOCK_LIVE : HAK_BLOCK_BIGCACHE;
 }
 
-static int check_region(const hak_region *r, char *msg, size_t len) {
-  if (r->magic != (HAK_REGION_MAGIC ^ HAK_REGION_LARGE) || r->kind != HAK_REGION_LARGE)
-    return hak__fmt(msg, len, "large block %p: bad magic or kind in its descriptor", (void *)r->base), -1;
-  if (r->owner != NULL)
-    return hak__fmt(msg, len, "large block %p: has an owner heap", (void *)r->base), -1;
-  if ((r->base & (HAK_GRANULE - 1)) != 0 || (r->size & (HAK_PAGE - 1)) != 0 || r->size == 0)
-    return hak__fmt(msg, len, "large block %p: base or size not aligned", (void *)r->base), -1;
-  if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
-    return hak__fmt(msg, len, "large block %p: not registered in the address-space map", (void *)r->base), -1;
-  return 0;
+/* The checker's view (check.c walks these lists under hak__large_lock_all);
+ * pointers to the lists themselves, so its unit test can corrupt them. */
+void hak__large_index(hak_large_index *out) {
+  *out = (hak_large_index){ &live_head, bucket, NBUCKETS, &lru_head, &lru_tail, &cached_bytes };
 }
-
-int hak__large_check(char *msg, size_t len) {
-  int rc = 0;
-  size_t sum = 0, lru_n = 0, bucket_n = 0;
-  hak_lock_acquire(&large_lock);
-  for (hak_region *r = live_head; r != NULL && rc == 0; r = r->next) {
-    rc = check_region(r, msg, len);
-    if (rc == 0 && ((hak_large *)r)->state != HAK_LARGE_LIVE)
-      rc = -1, hak__fmt(msg, len, "large block %p: on the live list but not live", (void *)r->base);
-  }
-  for (unsigned b = 0; b < NBUCKETS && rc == 0; b++) {
-    for (hak_region *r = bucket[b]; r != NULL && rc == 0; r = r->next) {
-      hak_large *l = (hak_large *)r;
-      rc = check_region(r, msg, len);
-      if (rc == 0 && (l->state != HAK_LARGE_CACHED || l->bucket != b || bucket_of(r->size) != b))
-        rc = -1, hak__fmt(msg, len, "BigCache: block %p in bucket %u has state %u bucket %u",
-                          (void *)r->base, b, l->state, l->bucket);
-      sum += r->size;
-      bucket_n++;
-    }
-  }
-  for (hak_large *l = lru_head; l != NULL && rc == 0 && lru_n <= bucket_n; l = l->lru_next) lru_n++;
-  if (rc == 0 && (lru_n != bucket_n || sum != cached_bytes))
-    rc = -1, hak__fmt(msg, len, "BigCache: %lu on the LRU, %lu in buckets, %lu bytes counted, %lu summed",
-                      (unsigned long)lru_n, (unsigned long)bucket_n, (unsigned long)cached_bytes,
-                      (unsigned long)sum);
-  hak_lock_release(&large_lock);
-  return rc;
-}
+unsigned hak__large_bucket_of(size_t size) { return bucket_of(size); }

@@ -28,7 +28,10 @@ enum hak_region_kind { HAK_REGION_TINY = 1, HAK_REGION_MID = 2, HAK_REGION_LARGE
  *   every granule of [base, base+size) maps to this descriptor and no other
  *   granule does;
  *   owner is the heap whose slabs these are (segments), NULL for a segment
- *   parked in the segment cache and for every large block. */
+ *   parked in the segment cache and for every large block;
+ *   next/prev: the list is doubly linked and NULL-terminated (prev of its
+ *   head is NULL, each region's prev is the one before it), so it has no
+ *   cycle and is at most one region per unit of mapped memory long. */
 typedef struct hak_region {
   uintptr_t          base;
   size_t             size;

@@ -49,7 +49,8 @@ static int check_heap(hak_heap *h) {
 static void poke_link(void *b, uintptr_t v) { hak__word_store(b, 0, v); }
 
 typedef void (*corrupt_fn)(fixture *f);
-struct ccase { const char *name; corrupt_fn fn; const char *expect; };
+/* all: the case corrupts global state and is judged by hak_check_all. */
+struct ccase { const char *name; corrupt_fn fn; const char *expect; int all; };
 
 static hak_segment *seg_of(fixture *f) { return (hak_segment *)hak__region_of((uintptr_t)f->b[3]); }
 /* An unused slab of the fixture's segment (the fixture uses one slab). */
@@ -106,7 +107,11 @@ static void c_slab_block_size(fixture *f) { f->s->block_size += 16; }
 static void c_carved_over(fixture *f) { f->s->carved = (uint16_t)(f->s->capacity + 1); }
 static void c_slab_state_bad(fixture *f) { f->s->state = 7; }
 static void c_slab_full_with_free(fixture *f) { f->s->state = HAK_SLAB_FULL; }
+/* A self-loop: seg_list_loops ends the first walk; without it the walk
+ * stops at its bound and the back-link check sees the loop's back edge. */
 static void c_seg_list_cycle(fixture *f) { seg_of(f)->r.next = &seg_of(f)->r; }
+/* The head's back link (list_remove would write through it). */
+static void c_seg_back_link(fixture *f) { seg_of(f)->r.prev = &seg_of(f)->r; }
 static void c_seg_magic(fixture *f) { seg_of(f)->r.magic ^= 0x100; }
 static void c_seg_owner(fixture *f) { seg_of(f)->r.owner = hak_heap_current(); }
 static void c_seg_unregistered(fixture *f) { seg_of(f)->r.size += (size_t)1 << seg_of(f)->r.slab_shift; }
@@ -134,41 +139,207 @@ static void c_partial_unlinked(fixture *f) {
 }
 static void c_free_key(fixture *f) { f->h->free_key ^= 1; }
 
+/* ---- global state: large blocks, BigCache, segment cache, the map ----
+ * The global fixture (made in the child, after the heap fixture): a live
+ * large block of three granules, a large block parked in BigCache, a
+ * segment in the segment cache, and a heap g whose only segment has one
+ * FULL slab of live blocks and nothing cached (so dropping that segment
+ * from g's lists disturbs no other check of g). */
+static struct {
+  hak_large         *live;     /* 5 MiB: granules base, +2 MiB, +4 MiB */
+  hak_large         *cached;
+  hak_heap          *g;
+  hak_segment       *gseg;
+  hak_large_index    li;
+  hak_segcache_index ci;
+} G;
+
+static hak_large *large_of(void *p) { return (hak_large *)hak__region_of((uintptr_t)p); }
+static void global_setup(fixture *f) {
+  G.g = hak_heap_new();
+  /* Allocate until every block of the first slab is live (refills may
+   * reach into the next slab), give the others back and collect: the
+   * first slab is then FULL and the only one in use, nothing cached. */
+  static void *other[256];
+  unsigned n_other = 0, in_s = 1;
+  void *p = hak_heap_malloc(G.g, HAK_TINY_MAX);
+  hak_region *r = hak__region_of((uintptr_t)p);
+  hak_slab *s = hak__slab_of(r, (uintptr_t)p);
+  while (in_s < s->capacity && n_other < 256) {
+    void *q = hak_heap_malloc(G.g, HAK_TINY_MAX);
+    if (hak__slab_of(hak__region_of((uintptr_t)q), (uintptr_t)q) == s) in_s++;
+    else other[n_other++] = q;
+  }
+  for (unsigned i = 0; i < n_other; i++) hak_heap_free(G.g, other[i]);
+  hak_heap_collect(G.g);
+  if (s->state != HAK_SLAB_FULL || G.g->cache[s->cls].count != 0 || G.g->partial[s->cls] != NULL) {
+    t_say("fill: state %u carved %u used %u cap %u cached %u\n", s->state, s->carved, s->used, s->capacity,
+          G.g->cache[s->cls].count);
+    _exit(2);
+  }
+  G.gseg = (hak_segment *)r;
+  G.live = large_of(hak_heap_malloc(f->h, (size_t)5 << 20));
+  void *c = hak_heap_malloc(f->h, (size_t)256 << 10);
+  G.cached = large_of(c);
+  hak_heap_free(f->h, c);
+  hak_heap *g2 = hak_heap_new();                       /* its segment goes to the segment cache */
+  (void)hak_heap_malloc(g2, 16);
+  hak_heap_destroy(g2);
+  hak__large_index(&G.li);
+  hak__segment_cache_index(&G.ci);
+  if (G.cached->state != HAK_LARGE_CACHED || *G.ci.head == NULL || G.gseg->r.owner != G.g) {
+    t_say("global fixture: no cached large block or cached segment\n");
+    _exit(2);
+  }
+}
+static void unlink_region(hak_region **head, hak_region *r) {
+  if (r->prev) r->prev->next = r->next; else *head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->next = r->prev = NULL;
+}
+/* Write the map entry of address a (the case runs in a child). */
+static void set_entry(uintptr_t a, uintptr_t e) {
+  hak_region **leaf = hak__segmap[(a >> (HAK_GRANULE_SHIFT + HAK_SEGMAP_LEAF_BITS)) & ((1u << HAK_SEGMAP_TOP_BITS) - 1)];
+  leaf[(a >> HAK_GRANULE_SHIFT) & ((1u << HAK_SEGMAP_LEAF_BITS) - 1)] = (hak_region *)e;
+}
+/* A granule with no entry in the leaf of the live large block. */
+static uintptr_t free_granule(void) {
+  uintptr_t base = G.live->r.base & ~(((uintptr_t)1 << (HAK_GRANULE_SHIFT + HAK_SEGMAP_LEAF_BITS)) - 1);
+  for (uintptr_t i = 0; i < (1u << HAK_SEGMAP_LEAF_BITS); i++) {
+    uintptr_t a = base + (i << HAK_GRANULE_SHIFT);
+    if (hak__segmap_entry(a) == 0) return a;
+  }
+  t_say("no free granule in the leaf\n");
+  _exit(2);
+}
+static hak_region *cached_seg(void) { return *G.ci.head; }
+
+static void c_large_magic(fixture *f) { (void)f; G.live->r.magic ^= 0x100; }
+static void c_large_owner(fixture *f) { G.live->r.owner = f->h; }
+static void c_large_size(fixture *f) { (void)f; G.live->r.size += 1; }
+static void c_large_align(fixture *f) { (void)f; G.live->align = HAK_GRANULE / 2; }
+static void c_large_unmapped_end(fixture *f) { (void)f; set_entry(G.live->r.base + G.live->r.size - 1, 0); }
+static void c_large_back_link(fixture *f) { (void)f; G.live->r.prev = &G.live->r; }
+static void c_large_live_state(fixture *f) { (void)f; G.live->state = HAK_LARGE_CACHED; }
+static void c_large_counter(fixture *f) { (void)f; hak_atomic_u64_add(&hak__ctr.large_live, 1, HAK_RELAXED); }
+static void c_bigcache_bucket(fixture *f) { (void)f; G.cached->bucket++; }
+static void c_bigcache_lru_link(fixture *f) { (void)f; G.cached->lru_prev = G.cached; }
+/* A LIVE block pushed on the LRU head, links consistent. */
+static void c_bigcache_lru_live(fixture *f) {
+  (void)f;
+  hak_large *l = G.live, *head = *G.li.lru_head;
+  l->lru_prev = NULL;
+  l->lru_next = head;
+  head->lru_prev = l;
+  *G.li.lru_head = l;
+}
+static void c_bigcache_lru_tail(fixture *f) { (void)f; *G.li.lru_tail = NULL; }
+static void c_bigcache_budget(fixture *f) { (void)f; *G.li.cached_bytes = hak__opt->bigcache_bytes + HAK_PAGE; }
+static void c_bigcache_bytes(fixture *f) { (void)f; *G.li.cached_bytes -= HAK_PAGE; }
+static void c_segcache_magic(fixture *f) { (void)f; cached_seg()->magic ^= 0x100; }
+static void c_segcache_back_link(fixture *f) { (void)f; cached_seg()->prev = cached_seg(); }
+static void c_segcache_owner(fixture *f) { cached_seg()->owner = f->h; }
+static void c_segcache_nslabs(fixture *f) { (void)f; cached_seg()->nslabs--; }
+static void c_segcache_slab_used(fixture *f) { (void)f; ((hak_segment *)cached_seg())->free_slabs &= ~1u; }
+static void c_segcache_unregistered(fixture *f) {
+  (void)f;
+  set_entry(cached_seg()->base, 0);
+}
+static void c_segcache_over_limit(fixture *f) { (void)f; *G.ci.count = hak__opt->segment_cache + 1; }
+static void c_segcache_count(fixture *f) { (void)f; (*G.ci.count)--; }
+static void c_map_bad_descriptor(fixture *f) {
+  static hak_region zero;          /* a freed descriptor is zeroed (meta.c) */
+  (void)f;
+  set_entry(free_granule(), (uintptr_t)&zero);
+}
+static void c_map_not_covering(fixture *f) { (void)f; set_entry(free_granule(), (uintptr_t)&G.gseg->r | HAK_SEGMAP_TINY); }
+static void c_map_tag(fixture *f) { set_entry(seg_of(f)->r.base, (uintptr_t)&seg_of(f)->r); }
+static void c_map_hole(fixture *f) { (void)f; set_entry(G.live->r.base + HAK_GRANULE, 0); }
+/* The gap this check closes: a segment dropped from its heap's lists. */
+static void c_map_seg_dropped(fixture *f) { (void)f; unlink_region(&G.g->avail[0], &G.gseg->r); }
+static void c_map_seg_uncached(fixture *f) {
+  (void)f;
+  unlink_region(G.ci.head, cached_seg());
+  (*G.ci.count)--;
+}
+static void c_map_seg_stray_owner(fixture *f) {
+  static hak_heap not_a_heap;
+  (void)f;
+  unlink_region(&G.g->avail[0], &G.gseg->r);
+  G.gseg->r.owner = &not_a_heap;
+}
+static void c_map_large_dropped(fixture *f) {
+  (void)f;
+  unlink_region(G.li.live, &G.live->r);
+  hak_atomic_u64_sub(&hak__ctr.large_live, 1, HAK_RELAXED);
+}
+
 /* name = the oracle marker of the check it targets (+ a suffix when
  * several cases reach one check); expect = that check's fixed text. */
 static const struct ccase cases[] = {
-  {"mark_not_in_heap/cache", c_cache_foreign, "on the thread cache is not in a segment of this heap"},
-  {"mark_not_in_heap/remote", c_remote_foreign, "on the remote queue is not in a segment of this heap"},
-  {"mark_not_in_heap/not_hakmem", c_cache_not_heap, "on the thread cache is not in a segment of this heap"},
-  {"mark_unused_slab", c_cache_unused_slab, "on the thread cache is in an unused slab"},
-  {"mark_not_block_start/misaligned", c_free_link_misaligned, "on a slab free list is not a carved block start"},
-  {"mark_not_block_start/uncarved", c_cache_uncarved, "on the thread cache is not a carved block start"},
-  {"mark_cache_class", c_cache_wrong_class, "belongs to a slab of class"},
-  {"mark_duplicate/free_cache", c_dup_free_and_cache, "is on a slab free list and on the thread cache at once"},
-  {"mark_duplicate/cache_cache", c_dup_in_cache, "is on the thread cache and on the thread cache at once"},
-  {"mark_duplicate/cache_remote", c_dup_cache_and_remote, "is on the thread cache and on the remote queue at once"},
-  {"mark_duplicate/free_cycle", c_free_list_cycle, "is on a slab free list and on a slab free list at once"},
-  {"slab_unused_state", c_unused_slab_state, "is marked unused but has state"},
-  {"slab_class_kind", c_slab_class, "wrong for the segment kind"},
-  {"slab_geometry", c_slab_block_size, "has corrupted geometry"},
-  {"slab_counts_range", c_carved_over, "counts out of range"},
-  {"slab_state", c_slab_state_bad, "in use but in state 7"},
-  {"slab_full_free", c_slab_full_with_free, "is FULL but has free or uncarved blocks"},
-  {"seg_list_loops", c_seg_list_cycle, "segment list loops"},
-  {"seg_magic", c_seg_magic, "has a bad magic or kind"},
-  {"seg_owner", c_seg_owner, "on its list is owned by another heap"},
-  {"seg_registered", c_seg_unregistered, "is not registered in the address-space map"},
-  {"seg_geometry", c_seg_nslabs, "geometry:"},
-  {"seg_free_bits", c_seg_free_bits, "on the avail list has free-slab bits 0"},
-  {"free_link_outside", c_free_link_outside, "outside the slab"},
-  {"cache_count", c_cache_count_over, ": count "},
-  {"count_carved/used_plus", c_used_plus, "free-list length"},
-  {"count_carved/used_minus", c_used_minus, "free-list length"},
-  {"partial_too_many", c_partial_cycle, "holds more slabs than are PARTIAL (or loops)"},
-  {"partial_foreign", c_partial_foreign, "links to a slab not of this heap"},
-  {"partial_entry", c_partial_back_link, "or a bad back link"},
-  {"partial_count", c_partial_unlinked, "PARTIAL slabs but 0 on partial lists"},
-  {"free_key", c_free_key, "free key corrupted"},
+  {"mark_not_in_heap/cache", c_cache_foreign, "on the thread cache is not in a segment of this heap", 0},
+  {"mark_not_in_heap/remote", c_remote_foreign, "on the remote queue is not in a segment of this heap", 0},
+  {"mark_not_in_heap/not_hakmem", c_cache_not_heap, "on the thread cache is not in a segment of this heap", 0},
+  {"mark_unused_slab", c_cache_unused_slab, "on the thread cache is in an unused slab", 0},
+  {"mark_not_block_start/misaligned", c_free_link_misaligned, "on a slab free list is not a carved block start", 0},
+  {"mark_not_block_start/uncarved", c_cache_uncarved, "on the thread cache is not a carved block start", 0},
+  {"mark_cache_class", c_cache_wrong_class, "belongs to a slab of class", 0},
+  {"mark_duplicate/free_cache", c_dup_free_and_cache, "is on a slab free list and on the thread cache at once", 0},
+  {"mark_duplicate/cache_cache", c_dup_in_cache, "is on the thread cache and on the thread cache at once", 0},
+  {"mark_duplicate/cache_remote", c_dup_cache_and_remote, "is on the thread cache and on the remote queue at once", 0},
+  {"mark_duplicate/free_cycle", c_free_list_cycle, "is on a slab free list and on a slab free list at once", 0},
+  {"slab_unused_state", c_unused_slab_state, "is marked unused but has state", 0},
+  {"slab_class_kind", c_slab_class, "wrong for the segment kind", 0},
+  {"slab_geometry", c_slab_block_size, "has corrupted geometry", 0},
+  {"slab_counts_range", c_carved_over, "counts out of range", 0},
+  {"slab_state", c_slab_state_bad, "in use but in state 7", 0},
+  {"slab_full_free", c_slab_full_with_free, "is FULL but has free or uncarved blocks", 0},
+  {"seg_list_loops", c_seg_list_cycle, "segment list is longer than the", 0},
+  {"seg_back_link", c_seg_back_link, "list has back link", 0},
+  {"seg_magic", c_seg_magic, "has a bad magic or kind", 0},
+  {"seg_owner", c_seg_owner, "on its list is owned by another heap", 0},
+  {"seg_registered", c_seg_unregistered, "is not registered in the address-space map", 0},
+  {"seg_geometry", c_seg_nslabs, "geometry:", 0},
+  {"seg_free_bits", c_seg_free_bits, "on the avail list has free-slab bits 0", 0},
+  {"free_link_outside", c_free_link_outside, "outside the slab", 0},
+  {"cache_count", c_cache_count_over, ": count ", 0},
+  {"count_carved/used_plus", c_used_plus, "free-list length", 0},
+  {"count_carved/used_minus", c_used_minus, "free-list length", 0},
+  {"partial_too_many", c_partial_cycle, "holds more slabs than are PARTIAL (or loops)", 0},
+  {"partial_foreign", c_partial_foreign, "links to a slab not of this heap", 0},
+  {"partial_entry", c_partial_back_link, "or a bad back link", 0},
+  {"partial_count", c_partial_unlinked, "PARTIAL slabs but 0 on partial lists", 0},
+  {"free_key", c_free_key, "free key corrupted", 0},
+  {"large_magic", c_large_magic, "bad magic or kind in its descriptor", 1},
+  {"large_owner", c_large_owner, "has an owner heap", 1},
+  {"large_geometry", c_large_size, "not aligned or out of range", 1},
+  {"large_align", c_large_align, "mapping alignment 1048576 is not a power of two", 1},
+  {"large_registered", c_large_unmapped_end, ": not registered in the address-space map", 1},
+  {"large_back_link", c_large_back_link, "on the live list has back link", 1},
+  {"large_live_state", c_large_live_state, "on the live list but not live", 1},
+  {"large_live_count", c_large_counter, "the large_live counter says", 1},
+  {"bigcache_entry", c_bigcache_bucket, "has state 2 bucket", 1},
+  {"bigcache_lru_link", c_bigcache_lru_link, "has LRU back link", 1},
+  {"bigcache_lru_state", c_bigcache_lru_live, "is not cached: state 1", 1},
+  {"bigcache_lru_tail", c_bigcache_lru_tail, "the LRU tail is 0x0 but the list ends at", 1},
+  {"bigcache_budget", c_bigcache_budget, "over its budget of", 1},
+  {"bigcache_counts", c_bigcache_bytes, "in buckets,", 1},
+  {"segcache_magic", c_segcache_magic, "segment cache: descriptor 0x", 1},
+  {"segcache_back_link", c_segcache_back_link, "segment cache: back link of segment", 1},
+  {"segcache_owner", c_segcache_owner, "still has an owner", 1},
+  {"segcache_geometry", c_segcache_nslabs, "geometry: 31 slabs of 2^16", 1},
+  {"segcache_slabs", c_segcache_slab_used, "has slabs in use", 1},
+  {"segcache_registered", c_segcache_unregistered, "is missing from the address-space map", 1},
+  {"segcache_limit", c_segcache_over_limit, "over its limit of", 1},
+  {"segcache_count", c_segcache_count, "segments listed, count says", 1},
+  {"map_magic", c_map_bad_descriptor, "with a bad magic or kind", 1},
+  {"map_cover", c_map_not_covering, "which does not cover it", 1},
+  {"map_tag", c_map_tag, ": entry tag 0 for a region of kind 1", 1},
+  {"map_whole", c_map_hole, "does not map to it", 1},
+  {"map_seg_unlisted", c_map_seg_dropped, "but on none of its lists", 1},
+  {"map_seg_uncached", c_map_seg_uncached, "has no owner and is not in the segment cache", 1},
+  {"map_seg_owner", c_map_seg_stray_owner, "which is not a live heap", 1},
+  {"map_large_unlisted", c_map_large_dropped, "is on neither the live list nor BigCache", 1},
 };
 
 static const struct ccase *cur;
@@ -178,10 +349,14 @@ static void child(void *arg) {
   fixture f;
   hak_heap *o = hak_heap_new();
   setup(&f, o);
-  if (check_heap(f.h) != 0) { t_say("setup already broken: %s\n", cmsg); _exit(2); }
+  if (cur->all) global_setup(&f);
+  if ((cur->all ? hak_check_all(cmsg, sizeof cmsg) : check_heap(f.h)) != 0) {
+    t_say("setup already broken: %s\n", cmsg);
+    _exit(2);
+  }
   cur->fn(&f);
   cmsg[0] = 0;
-  int rc = hak_heap_check(f.h, cmsg, sizeof cmsg);
+  int rc = cur->all ? hak_check_all(cmsg, sizeof cmsg) : hak_heap_check(f.h, cmsg, sizeof cmsg);
   t_say("%s\n", cmsg);
   _exit(rc == -1 && cmsg[0] ? 0 : 1);
 }
