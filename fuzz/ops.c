@@ -112,6 +112,17 @@ __attribute__((constructor(101))) static void fuzz_options(void) {
 }
 
 static int trace;
+
+/* Determinism trace: a hash of what each allocation returned (the record
+ * number, the address's offset within its 2 MiB granule, usable size, tier,
+ * class) and of the work budget left at the end.  Two runs of one input in
+ * one process must give the same hash, or a persistent-mode fuzzer sees a
+ * different program each time (unstable edges; replays that miss).  Read
+ * by fuzz/replay.c -d (make check-determinism). */
+static uint64_t trace_h;
+static void trace_mix(uint64_t v) { trace_h = (trace_h ^ v) * 0x100000001b3ull; }
+uint64_t hfz_trace_hash(void);
+uint64_t hfz_trace_hash(void) { return trace_h; }
 static long gas_limit = GAS;
 
 /* Charge n units of work; 0 once the input's budget is spent. */
@@ -396,6 +407,8 @@ static void post_alloc(int slot, void *p, size_t size, size_t align, hak_heap *o
     hfz_fail("classify", "%s(%zu) = %p: tier %d", what, size, p, in.tier);
   }
   spend(1 + (long)(size >> 14));
+  trace_mix(S.opno); trace_mix((uintptr_t)p & (((uintptr_t)2 << 20) - 1));  /* src/config.h HAK_GRANULE */ trace_mix(us);
+  trace_mix((uint64_t)(unsigned)in.tier << 32 | (unsigned)in.cls);
   b->p = (uint8_t *)p; b->size = size; b->usable = us; b->align = a;
   b->owner = in.owner; b->tier = in.tier; b->cls = in.cls; b->kind = (uint8_t)kind;
   set_insert(slot);
@@ -852,6 +865,7 @@ static void end_of_input(void) {
   forget_all();
   memset(S.hs, 0, sizeof S.hs);
   S.nlive = 0; S.nab = 0; S.nbulk = 0; S.live_bytes = 0;
+  trace_mix((uint64_t)S.gas);
 }
 
 static void self_test_classes(void) {
@@ -898,6 +912,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   S.nops = size > HFZ_HEADER_LEN ? (unsigned)((size - HFZ_HEADER_LEN) / HFZ_REC_LEN) : 0;
   if (S.nops > HFZ_MAX_OPS) S.nops = HFZ_MAX_OPS;
   S.opno = 0;
+  trace_h = 0xcbf29ce484222325ull;
   S.gas = gas_limit;
   S.peak = 0;
   S.state_checks = -1;
