@@ -13,7 +13,7 @@
 # symbols, so sanitizer interceptors keep libc's allocator for the harness)
 # and -DHAK_CHECK_LEVEL=2, and drives it only through hak_* functions.
 
-FUZZ_DEFS    := -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2
+FUZZ_DEFS    := -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2 -DHAK_FUZZ
 FUZZ_BASE    := -O1 -g -fno-omit-frame-pointer $(FUZZ_DEFS)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TSAN    := -fsanitize=thread

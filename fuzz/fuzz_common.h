@@ -17,6 +17,10 @@
 #include "hakmem_debug.h"
 #include "ops_emit.h"
 
+/* src/os.c, fuzz builds only (-DHAK_FUZZ): restart the OS layer's address
+ * hints so each input maps the same addresses (fuzz/ops.c end of input). */
+void hak_fuzz_os_reset(void);
+
 /* ---- failure --------------------------------------------------------------
  * Every finding prints one line "HAKFUZZ-FAIL[<tag>]: <message>" (the tag is
  * the deduplication signature used by fuzz/campaign.sh), then the target's
