@@ -18,8 +18,9 @@
 #include "ops_emit.h"
 
 /* src/os.c, fuzz builds only (-DHAK_FUZZ): restart the OS layer's address
- * hints so each input maps the same addresses (fuzz/ops.c end of input). */
-void hak_fuzz_os_reset(void);
+ * hints so each input maps the same addresses (fuzz/ops.c end of input).
+ * Weak: sanitizers/ links fuzz/ops.c with cores built without HAK_FUZZ. */
+__attribute__((weak)) void hak_fuzz_os_reset(void);
 
 /* ---- failure --------------------------------------------------------------
  * Every finding prints one line "HAKFUZZ-FAIL[<tag>]: <message>" (the tag is

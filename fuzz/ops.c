@@ -858,7 +858,7 @@ static void end_of_input(void) {
    * fuzzer ran a different program each time (AFL++ stability 55%;
    * check-determinism: 419 of 1127 corpus inputs differed on a second run). */
   hak_trim();
-  hak_fuzz_os_reset();
+  if (hak_fuzz_os_reset) hak_fuzz_os_reset();
   quarantine_flushed();
   char msg[512];
   msg[0] = 0;
