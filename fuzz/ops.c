@@ -892,6 +892,34 @@ static void self_test_classes(void) {
   if (hak_malloc_usable_size(NULL) != 0) hfz_fail("usable", "hak_malloc_usable_size(NULL) != 0");
 }
 
+/* Before the first input, grow what the core never gives back (heap
+ * structures, descriptor pools, segment-map leaves) past what one input
+ * can use: 4 heaps + 32 abandoned, a block of every class in each, and
+ * more large blocks than the budget lets an input allocate (each costs at
+ * least 5 units of GAS).  Otherwise the first input to need one more
+ * descriptor maps a pool chunk that the next run of it does not, its OS
+ * calls shift, and an injected failure (osfail) hits another map
+ * (check-determinism: 1 of 1127 corpus inputs, 2d14218d...). */
+#define WARM_HEAPS (NHEAPS + MAXAB + 4)
+#define WARM_LARGE (GAS / 4)
+static void warm_up(void) {
+  static hak_heap *wh[WARM_HEAPS];
+  static void *wl[WARM_LARGE];
+  int nc = hak_class_count();
+  for (int i = 0; i < WARM_HEAPS; i++) {
+    if (!(wh[i] = hak_heap_new())) hfz_fail("warm-up", "hak_heap_new() failed (errno %d)", errno);
+    for (int c = 0; c < nc; c++)               /* freed by hak_heap_destroy below */
+      if (!hak_heap_malloc(wh[i], hak_class_size(c))) hfz_fail("warm-up", "class %d: NULL", c);
+  }
+  for (int k = 0; k < WARM_LARGE; k++)
+    if (!(wl[k] = hak_heap_malloc(wh[0], HAK_MID_MAX + 1))) hfz_fail("warm-up", "large block %d: NULL", k);
+  for (int k = 0; k < WARM_LARGE; k++) hak_heap_free(wh[0], wl[k]);
+  for (int i = 0; i < WARM_HEAPS; i++) hak_heap_destroy(wh[i]);
+  hak_debug_reset();
+  hak_trim();
+  if (hak_fuzz_os_reset) hak_fuzz_os_reset();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc; (void)argv;
@@ -903,6 +931,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   hfz_context = print_context;
   self_test_classes();
   reset_all();
+  warm_up();
   return 0;
 }
 
