@@ -55,7 +55,7 @@ static struct state {
   hak_heap *ab[MAXAB];      /* abandoned heaps, oldest first */
   int       nab;
   hak_heap *bound;          /* the thread's binding, always NULL or in hs[] */
-  int       may_fail;       /* OS failure injection armed */
+  int       may_fail;       /* an injected OS failure armed in this record or one before, not consumed before this record */
   unsigned  every, deep, keep;
   unsigned  seed;
   unsigned  opno, nops;
@@ -308,6 +308,17 @@ static int over_budget(size_t size) {
   return !hfz_must_fail(size) && size < HFZ_MAYFAIL_SIZE && size > BUDGET - S.live_bytes;
 }
 
+/* May a call return NULL + ENOMEM because of the injected OS failure
+ * (osfail)?  The failure is one-shot: only the operation (record) during
+ * which it was consumed can show it; a NULL while it is still pending, or
+ * in any later record, is a finding (the record loop clears may_fail once
+ * it has been consumed).  A core built without HAK_FUZZ has no
+ * hak_fuzz_os_fail_pending: then every operation after osfail may fail. */
+static int fail_explained(void) {
+  if (!S.may_fail) return 0;
+  return !hak_fuzz_os_fail_pending || hak_fuzz_os_fail_pending() == 0;
+}
+
 /* ---- heaps ------------------------------------------------------------------- */
 static int heap_slot(const hak_heap *h) {
   for (int i = 0; i < NHEAPS; i++) if (h && S.hs[i] == h) return i;
@@ -319,7 +330,7 @@ static hak_heap *heap_get(int i) {
     errno = 0;
     hak_heap *h = hak_heap_new();
     if (!h) {
-      if (S.may_fail && errno == ENOMEM) return NULL;
+      if (fail_explained() && errno == ENOMEM) return NULL;
       hfz_fail("heap-new", "hak_heap_new() returned NULL (errno %d)", errno);
     }
     if (heap_slot(h) >= 0) hfz_fail("heap-new", "hak_heap_new() returned a heap already in use");
@@ -355,7 +366,7 @@ static int expect_null_ok(size_t size, int must_fail, int err, const char *what)
     if (err != ENOMEM) hfz_fail("errno", "%s(%zu) returned NULL with errno %d, not ENOMEM", what, size, err);
     return 1;
   }
-  if (size >= HFZ_MAYFAIL_SIZE || S.may_fail) {
+  if (size >= HFZ_MAYFAIL_SIZE || fail_explained()) {
     if (err != ENOMEM) hfz_fail("errno", "%s(%zu) returned NULL with errno %d, not ENOMEM", what, size, err);
     return 1;
   }
@@ -412,12 +423,12 @@ static void post_alloc(int slot, void *p, size_t size, size_t align, hak_heap *o
   b->p = (uint8_t *)p; b->size = size; b->usable = us; b->align = a;
   b->owner = in.owner; b->tier = in.tier; b->cls = in.cls; b->kind = (uint8_t)kind;
   set_insert(slot);
+  b->seed = (uint8_t)(S.seed++ % HFZ_PERIOD);
   if (zeroed) {
-    size_t off = hfz_verify_zero(p, size);
+    size_t off = hfz_verify_zero(p, size, b->seed);
     if (off != (size_t)-1)
       hfz_fail("calloc-nonzero", "%s(%zu) = %p: byte %zu is 0x%02x", what, size, p, off, ((uint8_t *)p)[off]);
   }
-  b->seed = (uint8_t)(S.seed++ % HFZ_PERIOD);
   hfz_fill(p, size, b->seed);
 }
 
@@ -607,7 +618,7 @@ static int ensure_bound(int hi) {
   errno = 0;
   hak_heap *h = hak_heap_current();
   if (!h) {
-    if (S.may_fail) return 0;
+    if (fail_explained()) return 0;
     hfz_fail("heap-current", "hak_heap_current() returned NULL (errno %d)", errno);
   }
   if (heap_slot(h) >= 0) hfz_fail("heap-current", "hak_heap_current() returned heap %u already in a heap slot",
@@ -957,6 +968,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (hdr[1] & HFZ_H_BIND0) op_bind(0, 0);
 
   for (unsigned i = 0; i < S.nops; i++) {
+    if (S.may_fail && hak_fuzz_os_fail_pending && hak_fuzz_os_fail_pending() == 0) S.may_fail = 0;
     if (!spend(1)) {
       if (trace) fprintf(stderr, "#%-4u work budget spent: %u records skipped\n", i, S.nops - i);
       break;

@@ -72,6 +72,11 @@ static void raw_unmap(void *p, size_t size) {
 #define HINT_OFFSET ((uintptr_t)0)
 HAK_EXPORT void hak_fuzz_os_reset(void);
 HAK_EXPORT void hak_fuzz_os_reset(void) { hak_atomic_u64_store(&hint_addr, 0, HAK_RELAXED); }
+/* Maps left before the injected failure (0: none armed, or consumed).
+ * fuzz/ops accepts NULL + ENOMEM only from the operation during which an
+ * armed failure was consumed, not from everything after an osfail. */
+HAK_EXPORT long hak_fuzz_os_fail_pending(void);
+HAK_EXPORT long hak_fuzz_os_fail_pending(void) { return (long)hak_atomic_u64_load(&fail_countdown, HAK_RELAXED); }
 #else
 #define HINT_OFFSET ((hak__os_random() & 0x3ff) * ((uintptr_t)1 << 30))
 #endif
