@@ -924,8 +924,13 @@ static void warm_up(void) {
   }
   for (int k = 0; k < WARM_LARGE; k++)
     if (!(wl[k] = hak_heap_malloc(wh[0], HAK_MID_MAX + 1))) hfz_fail("warm-up", "large block %d: NULL", k);
+  char msg[256];      /* the checker's scratch grows to the most slabs it has walked */
+  if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "warm-up: %s", msg);
   for (int k = 0; k < WARM_LARGE; k++) hak_heap_free(wh[0], wl[k]);
   for (int i = 0; i < WARM_HEAPS; i++) hak_heap_destroy(wh[i]);
+  /* the first hak_heap_current of the process installs the thread-exit hook */
+  if (!hak_heap_current()) hfz_fail("warm-up", "hak_heap_current() returned NULL");
+  hak_heap_bind(NULL);
   hak_debug_reset();
   hak_trim();
   if (hak_fuzz_os_reset) hak_fuzz_os_reset();
