@@ -62,6 +62,7 @@ static struct state {
   long      gas;            /* work budget left (see GAS) */
   int       peak;           /* most live blocks so far in this input */
   int       state_checks;   /* block-state checks left after frees (-1: no limit) */
+  unsigned  rot;            /* deep checks' window over the bulk blocks */
   const uint8_t *rec;       /* current record */
   const uint8_t *ring[RING];
   unsigned  ringno[RING];
@@ -513,9 +514,9 @@ static void full_check(int deep) {
     int *live = snap, n = live_in_order(live);   /* one snapshot for every heap's visit and the states */
     for (int i = 0; i < NHEAPS; i++) if (S.hs[i]) visit_heap(S.hs[i], live, n);
     for (int i = 0; i < S.nab; i++) visit_heap(S.ab[i], live, n);
-    /* every slot block, and a rotating window of DEEP_BULK bulk blocks */
-    static unsigned rot;
-    unsigned nb = 0;
+    /* every slot block, and a rotating window of DEEP_BULK bulk blocks
+     * (the rotation restarts with each input: it is the input's state) */
+    unsigned nb = 0, rot = S.rot;
     for (int i = 0; i < n; i++) {
       int slot = live[i];
       if (slot >= NSLOTS && (unsigned)(i + rot) % (unsigned)(S.nbulk / DEEP_BULK + 1) != 0) continue;
@@ -525,7 +526,7 @@ static void full_check(int deep) {
         hfz_fail("state", "live block %p (slot %d) has state %d", (void *)S.b[slot].p, slot, st);
       verify_fill(slot, SIZE_MAX, "deep check");
     }
-    rot += nb ? 1 : 0;
+    S.rot = rot + (nb ? 1 : 0);
   }
 }
 
@@ -924,7 +925,11 @@ static void warm_up(void) {
   }
   for (int k = 0; k < WARM_LARGE; k++)
     if (!(wl[k] = hak_heap_malloc(wh[0], HAK_MID_MAX + 1))) hfz_fail("warm-up", "large block %d: NULL", k);
-  char msg[256];      /* the checker's scratch grows to the most slabs it has walked */
+  /* the checker's scratch grows to twice the most slabs it has walked: 2 *
+   * BUDGET in 1 KiB blocks is more slabs than one input's live bytes fill */
+  for (size_t k = 0; k < 2 * BUDGET / 1024; k++)
+    if (!hak_heap_malloc(wh[1], 1024)) hfz_fail("warm-up", "1 KiB block %zu: NULL", k);
+  char msg[256];
   if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "warm-up: %s", msg);
   for (int k = 0; k < WARM_LARGE; k++) hak_heap_free(wh[0], wl[k]);
   for (int i = 0; i < WARM_HEAPS; i++) hak_heap_destroy(wh[i]);
@@ -953,8 +958,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static int inited;
-  if (!inited) { inited = 1; if (!hfz_context) LLVMFuzzerInitialize(NULL, NULL); }
+  if (!hfz_context) LLVMFuzzerInitialize(NULL, NULL);   /* engines that do not call it */
   uint8_t hdr[HFZ_HEADER_LEN] = {0};
   memcpy(hdr, data, size < HFZ_HEADER_LEN ? size : HFZ_HEADER_LEN);
   S.every = (hdr[0] & HFZ_F_EVERY_MASK) + 1u;
@@ -968,6 +972,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   S.gas = gas_limit;
   S.peak = 0;
   S.state_checks = -1;
+  S.rot = 0;
   memset(S.ring, 0, sizeof S.ring);
   for (int i = 0; i <= (hdr[1] & 3); i++) heap_get(i);
   if (hdr[1] & HFZ_H_BIND0) op_bind(0, 0);
