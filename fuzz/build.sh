@@ -22,7 +22,7 @@ trap 'rm -rf "$obj"' EXIT
 
 # The core exactly as the fuzz builds of the Makefile compile it (no
 # malloc/free symbols, check level 2), with the engine's flags.
-defs="-std=c11 -D_GNU_SOURCE -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2 -fno-strict-aliasing -ftls-model=initial-exec"
+defs="-std=c11 -D_GNU_SOURCE -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2 -DHAK_FUZZ -fno-strict-aliasing -ftls-model=initial-exec"
 for f in src/*.c; do
   $CC $CFLAGS $defs -fPIC -Iinclude -Isrc -c "$f" -o "$obj/core-$(basename "$f" .c).o"
 done

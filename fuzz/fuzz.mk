@@ -5,6 +5,8 @@
 #   make fuzz-afl        AFL++ persistent builds (ASan, plain, CMPLOG)
 #   make fuzz-seeds      regenerate corpus/ops from fuzz/gen_seeds.c
 #   make check-fuzz      the make-check suite (replays, 60 s fuzz runs, mutants)
+#   make check-determinism  every corpus/ops input twice in one process, same trace
+#   make check-fuzz-model   the exact model's checks, each red on a mutant (fuzz/mutants/)
 #   make campaign        MINUTES=N | HOURS=N, ENGINE=afl|libfuzzer (default afl)
 #   make coverage        llvm-cov HTML report of src/ from the corpus: build/coverage/
 #
@@ -12,7 +14,7 @@
 # symbols, so sanitizer interceptors keep libc's allocator for the harness)
 # and -DHAK_CHECK_LEVEL=2, and drives it only through hak_* functions.
 
-FUZZ_DEFS    := -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2
+FUZZ_DEFS    := -DHAK_NO_OVERRIDE -DHAK_CHECK_LEVEL=2 -DHAK_FUZZ
 FUZZ_BASE    := -O1 -g -fno-omit-frame-pointer $(FUZZ_DEFS)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TSAN    := -fsanitize=thread
@@ -66,7 +68,7 @@ FUZZ_LF_BINS     := $(FB)/ops-lf $(FB)/mt-lf
 FUZZ_REPLAY_BINS := $(FB)/ops-replay-asan $(FB)/mt-replay-asan $(FB)/mt-replay-tsan $(FB)/ops-replay $(FB)/mt-replay
 FUZZ_AFL_BINS    := $(FB)/ops-afl-asan $(FB)/ops-afl $(FB)/ops-afl-cmplog $(FB)/mt-afl-asan
 
-.PHONY: fuzz fuzz-afl fuzz-seeds check-fuzz campaign coverage fuzz-speed
+.PHONY: fuzz fuzz-afl fuzz-seeds check-fuzz check-determinism check-fuzz-model campaign coverage fuzz-speed
 fuzz: $(FUZZ_LF_BINS) $(FUZZ_REPLAY_BINS)
 fuzz-afl: $(FUZZ_AFL_BINS)
 
@@ -81,6 +83,13 @@ fuzz-seeds: $(FB)/gen_seeds $(FB)/gen_mt_seeds
 check-fuzz:
 	@./fuzz/check.sh
 
+check-determinism:
+	@./fuzz/determinism.sh
+
+# each stricter model check caught by its tag on a core mutant only it sees
+check-fuzz-model:
+	@./fuzz/model-mutants.sh
+
 # exec/s of each target on one core (no corpus growth kept)
 fuzz-speed: $(FUZZ_LF_BINS)
 	@./fuzz/speed.sh
@@ -94,4 +103,4 @@ campaign: deps
 coverage: $(FB)/ops-cov $(FB)/mt-cov
 	@./fuzz/coverage.sh
 
-CHECK_SUITES += check-fuzz
+CHECK_SUITES += check-fuzz check-determinism check-fuzz-model

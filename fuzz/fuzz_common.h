@@ -17,6 +17,15 @@
 #include "hakmem_debug.h"
 #include "ops_emit.h"
 
+/* src/os.c, fuzz builds only (-DHAK_FUZZ): restart the OS layer's address
+ * hints so each input maps the same addresses (fuzz/ops.c end of input).
+ * Weak: sanitizers/ links fuzz/ops.c with cores built without HAK_FUZZ. */
+__attribute__((weak)) void hak_fuzz_os_reset(void);
+/* src/os.c, fuzz builds only: maps left before the armed injected failure
+ * (0: none armed or already consumed).  Without it (cores built without
+ * HAK_FUZZ) fuzz/ops falls back to accepting ENOMEM for the rest of the input. */
+__attribute__((weak)) long hak_fuzz_os_fail_pending(void);
+
 /* ---- failure --------------------------------------------------------------
  * Every finding prints one line "HAKFUZZ-FAIL[<tag>]: <message>" (the tag is
  * the deduplication signature used by fuzz/campaign.sh), then the target's
@@ -39,12 +48,20 @@ static void hfz_fail(const char *tag, const char *fmt, ...) {
 
 /* ---- fill pattern -----------------------------------------------------------
  * Byte i of a block filled with seed s is T[(s + i) % 251] (period 251, a
- * prime, so a copy shifted by any amount below 251 bytes is detected).  Only
- * the first and last HFZ_FILL_CAP bytes of big blocks are filled. */
+ * prime, so a copy shifted by any amount below 251 bytes is detected).
+ * Blocks up to HFZ_WHOLE bytes (every tiny and mid block) are filled and
+ * verified whole.  Larger blocks, each a mapping of its own whose every
+ * page filled would be a page fault, have three filled regions: the first
+ * and the last HFZ_FILL_CAP bytes and the HFZ_WINDOW-byte page number
+ * (s * 40503) % (n / 4096): the seed, and with it the page, comes from the
+ * input (fuzz/FORMAT.md). */
+#define HFZ_WHOLE    65536u
 #define HFZ_FILL_CAP 2048u
+#define HFZ_WINDOW   4096u
 #define HFZ_PERIOD   251u
 #define HFZ_CHUNK    (HFZ_PERIOD * 16u)
 static uint8_t hfz_pat[HFZ_CHUNK + HFZ_PERIOD];
+static const uint8_t hfz_zeros[4096];
 
 /* Harness-wide setup.  HAKFUZZ_NO_THP=1 turns transparent huge pages off
  * for the process (measured slower with the current core, kept for experiments). */
@@ -78,39 +95,46 @@ static inline size_t hfz_cmp_range(const uint8_t *p, size_t off, size_t n, unsig
   return (size_t)-1;
 }
 
-/* The filled regions of an n-byte block: [0, a) and [b, n). */
-static inline void hfz_regions(size_t n, size_t *a, size_t *b) {
-  if (n <= 2 * HFZ_FILL_CAP) { *a = n; *b = n; }
-  else { *a = HFZ_FILL_CAP; *b = n - HFZ_FILL_CAP; }
+/* The filled regions of an n-byte block with seed s, as [off[i], off[i] +
+ * len[i]) for i below the count returned (they may overlap). */
+static inline int hfz_regions(size_t n, unsigned seed, size_t off[3], size_t len[3]) {
+  if (n <= HFZ_WHOLE) { off[0] = 0; len[0] = n; return 1; }
+  size_t w = (size_t)(seed * 40503u) % (n / HFZ_WINDOW) * HFZ_WINDOW;
+  off[0] = 0;                 len[0] = HFZ_FILL_CAP;
+  off[1] = w;                 len[1] = n - w < HFZ_WINDOW ? n - w : HFZ_WINDOW;
+  off[2] = n - HFZ_FILL_CAP;  len[2] = HFZ_FILL_CAP;
+  return 3;
 }
 
 static inline void hfz_fill(void *p, size_t n, unsigned seed) {
-  size_t a, b;
-  hfz_regions(n, &a, &b);
-  hfz_fill_range((uint8_t *)p, 0, a, seed);
-  if (b < n) hfz_fill_range((uint8_t *)p + b, b, n - b, seed);
+  size_t off[3], len[3];
+  for (int i = 0, k = hfz_regions(n, seed, off, len); i < k; i++)
+    hfz_fill_range((uint8_t *)p + off[i], off[i], len[i], seed);
 }
 
-/* First corrupted offset below limit within the filled regions of an n-byte
- * block, or (size_t)-1. */
+/* First corrupted offset below limit within the filled regions of an
+ * n-byte block filled with seed, or (size_t)-1. */
 static inline size_t hfz_verify(const void *p, size_t n, unsigned seed, size_t limit) {
-  size_t a, b, r;
-  hfz_regions(n, &a, &b);
-  if (a > limit) a = limit;
-  if ((r = hfz_cmp_range((const uint8_t *)p, 0, a, seed)) != (size_t)-1) return r;
-  if (b < n && b < limit) {
-    size_t e = n < limit ? n : limit;
-    if ((r = hfz_cmp_range((const uint8_t *)p + b, b, e - b, seed)) != (size_t)-1) return r;
+  size_t off[3], len[3], r;
+  for (int i = 0, k = hfz_regions(n, seed, off, len); i < k; i++) {
+    if (off[i] >= limit) continue;
+    size_t l = limit - off[i] < len[i] ? limit - off[i] : len[i];
+    if ((r = hfz_cmp_range((const uint8_t *)p + off[i], off[i], l, seed)) != (size_t)-1) return r;
   }
   return (size_t)-1;
 }
 
-static inline size_t hfz_verify_zero(const void *p, size_t n) {
-  size_t a, b;
+/* First nonzero byte within the regions hfz_fill(p, n, seed) would fill, or
+ * (size_t)-1: calloc's zeroes are checked where the pattern will go. */
+static inline size_t hfz_verify_zero(const void *p, size_t n, unsigned seed) {
+  size_t off[3], len[3];
   const uint8_t *q = (const uint8_t *)p;
-  hfz_regions(n, &a, &b);
-  for (size_t i = 0; i < a; i++) if (q[i]) return i;
-  for (size_t i = b; i < n; i++) if (q[i]) return i;
+  for (int i = 0, k = hfz_regions(n, seed, off, len); i < k; i++)
+    for (size_t d = 0; d < len[i]; d += sizeof hfz_zeros) {
+      size_t c = len[i] - d < sizeof hfz_zeros ? len[i] - d : sizeof hfz_zeros;
+      if (memcmp(q + off[i] + d, hfz_zeros, c) != 0)
+        for (size_t j = 0; j < c; j++) if (q[off[i] + d + j]) return off[i] + d + j;
+    }
   return (size_t)-1;
 }
 
@@ -153,7 +177,7 @@ static inline void hfz_check_fresh(const hfz_tags *t, void *p, size_t size, size
   size_t us = hak_malloc_usable_size(p);
   if (us < size) hfz_fail(t->usable, "%s(%zu) = %p: usable %zu", what, size, p, us);
   if (zeroed) {
-    size_t off = hfz_verify_zero(p, size);
+    size_t off = hfz_verify_zero(p, size, 0);
     if (off != (size_t)-1) hfz_fail(t->zero, "%s(%zu) = %p: byte %zu nonzero", what, size, p, off);
   }
 }

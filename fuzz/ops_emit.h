@@ -51,7 +51,7 @@ enum hfz_op {
   HFZ_OP_BIND,        /* heap; aux & 1: unbind instead */
   HFZ_OP_DESTROY,     /* heap: destroy with its live blocks */
   HFZ_OP_CHECK,       /* run the checker now; aux & 1: deep */
-  HFZ_OP_OSFAIL,      /* hak_os_fail_nth(1 + value % 32); NULL/ENOMEM allowed from then on */
+  HFZ_OP_OSFAIL,      /* hak_os_fail_nth(1 + value % 32); NULL/ENOMEM allowed only in the record that consumes it */
   HFZ_OP_REFILL,      /* slot: verify and rewrite the fill pattern */
   HFZ_OP_BULK_ALLOC,  /* heap, size: HFZ_BULK_COUNT(aux) blocks into the bulk pool (at most HFZ_BULK live) */
   HFZ_OP_BULK_FREE,   /* heap: free bulk blocks, pattern aux & 3 (all, odd, older half, hashed by v);

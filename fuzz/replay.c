@@ -7,6 +7,9 @@
  *     -n N  run every input N times (persistent-mode stability)
  *     -t    print executions and exec/s at the end
  *     -p    print each input's time per execution (finding slow inputs)
+ *     -d    determinism: run each input twice and compare the target's
+ *           trace hash (hfz_trace_hash, fuzz/ops.c); a difference prints
+ *           "HAKFUZZ-NONDET: FILE ..." and the exit status is 1
  * Directories are walked recursively (hidden files skipped).  Exit 0 when
  * every input ran; a finding aborts (the input's name is printed first). */
 #ifndef _GNU_SOURCE
@@ -27,10 +30,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 __attribute__((weak)) void __sanitizer_set_death_callback(void (*cb)(void));
+__attribute__((weak)) uint64_t hfz_trace_hash(void);
 
 static const char *current;
-static int verbose, per_input, repeat = 1;
-static unsigned long long runs, files;
+static int verbose, per_input, repeat = 1, determinism;
+static unsigned long long runs, files, nondet;
 
 static void say_current(void) {
   if (current) {
@@ -54,7 +58,20 @@ static void run_file(const char *path) {
   if (verbose) fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, n); runs++; }
+  if (determinism) {
+    LLVMFuzzerTestOneInput(buf, n);
+    uint64_t first = hfz_trace_hash();
+    LLVMFuzzerTestOneInput(buf, n);
+    uint64_t second = hfz_trace_hash();
+    runs += 2;
+    if (first != second) {
+      nondet++;
+      printf("HAKFUZZ-NONDET: %s: trace %016llx then %016llx\n", path, (unsigned long long)first,
+             (unsigned long long)second);
+    }
+  } else {
+    for (int i = 0; i < repeat; i++) { LLVMFuzzerTestOneInput(buf, n); runs++; }
+  }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (per_input)
     fprintf(stderr, "%10.1f us  %s\n",
@@ -95,14 +112,16 @@ static void run_path(const char *path) {
 
 int main(int argc, char **argv) {
   int timing = 0, opt;
-  while ((opt = getopt(argc, argv, "vn:tp")) != -1) {
+  while ((opt = getopt(argc, argv, "vn:tpd")) != -1) {
     if (opt == 'v') verbose = 1;
     else if (opt == 'n') repeat = atoi(optarg) > 0 ? atoi(optarg) : 1;
     else if (opt == 't') timing = 1;
     else if (opt == 'p') per_input = 1;
-    else { fprintf(stderr, "usage: %s [-v] [-p] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+    else if (opt == 'd') determinism = 1;
+    else { fprintf(stderr, "usage: %s [-v] [-p] [-d] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
   }
-  if (optind >= argc) { fprintf(stderr, "usage: %s [-v] [-p] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+  if (optind >= argc) { fprintf(stderr, "usage: %s [-v] [-p] [-d] [-n N] [-t] FILE|DIR...\n", argv[0]); return 2; }
+  if (determinism && !hfz_trace_hash) { fprintf(stderr, "replay -d: this target has no hfz_trace_hash\n"); return 2; }
   signal(SIGABRT, on_signal);
   signal(SIGSEGV, on_signal);
   signal(SIGBUS, on_signal);
@@ -116,5 +135,9 @@ int main(int argc, char **argv) {
   fprintf(stderr, "replay: %llu inputs, %llu executions ok", files, runs);
   if (timing) fprintf(stderr, " in %.2f s (%.0f exec/s)", s, s > 0 ? (double)runs / s : 0.0);
   fprintf(stderr, "\n");
+  if (determinism) {
+    printf("replay -d: %llu of %llu inputs gave a different trace on their second run\n", nondet, files);
+    return nondet ? 1 : 0;
+  }
   return 0;
 }

@@ -10,6 +10,8 @@
 #              the cost of the harness and the core alone, and the median
 #              time of one input (most of the mean is a tail of inputs that
 #              map and touch fresh memory: ~11 us a page on this VM).
+#   sched      fuzz/sched: its ASan+UBSan libFuzzer build, SPEED_SECONDS from
+#              fuzz/sched/seeds: libFuzzer's average.
 #   afl        fuzz/ops only: AFL++ (the campaign's main engine) with the
 #              plain persistent build (build/fuzz/ops-afl), one core, for
 #              SPEED_SECONDS from corpus/ops: afl-fuzz's execs_done / run time
@@ -40,6 +42,13 @@ for t in ops mt; do
   med=$(taskset -c 0 $FB/$t-replay -p "$W/$t" 2>&1 | awk '/ us / { print $1 }' | sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", a[int((NR + 1) / 2)] }')
   printf '%-6s %12s %12s %10s %12s %8s %6s\n' "$t" "${lf:-?}" "${mut:-?}" "${rp:-?}" "${med:-?}" "$(ls "$W/$t" | wc -l)" "${cov:-?}"
 done
+# fuzz/sched (schedule fuzzing, ASan+UBSan libFuzzer build of repro/repro.mk) from its seeds
+if make -s --no-print-directory build/sched/sched-lf >/dev/null 2>&1; then
+  rm -rf "$W/sched"; mkdir -p "$W/sched"; cp fuzz/sched/seeds/* "$W/sched/"
+  taskset -c 0 build/sched/sched-lf -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=2560 -timeout=25 \
+    -print_final_stats=1 -artifact_prefix="$W/crash-sched-" "$W/sched" >"$W/sched.log" 2>&1 || echo "(sched: finding, see $W/sched.log)"
+  printf '%-6s %12s\n' sched "$(grep -m1 'stat::average_exec_per_sec' "$W/sched.log" | awk '{print $2}')"
+fi
 if command -v afl-fuzz >/dev/null && make -s --no-print-directory $FB/ops-afl >/dev/null 2>&1; then
   rm -rf "$W/afl"
   env -u ASAN_OPTIONS AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_CRASHES=1 \

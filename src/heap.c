@@ -304,6 +304,19 @@ HAK_EXPORT void hak_debug_reset(void) {
    * their options): a fuzzer resets after every input, and mapping and
    * faulting fresh memory each time cost it most of its speed. */
   hak__reclaim_abandoned();
+#ifdef HAK_FUZZ
+  /* Fuzz builds: after a reset the dead heaps are handed out again in
+   * creation order, not in the order the last input destroyed them, so an
+   * input's heap slots get the same structures (and the same walks of the
+   * abandoned list) every run: AFL++ counted hak_heap_destroy's walk as
+   * unstable.  Like the rest of hak_debug_reset, for a quiescent process. */
+  hak_lock_acquire(&heaps_lock);
+  hak_heap **tail = &dead_heaps;
+  for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
+    if (h->state == HAK_HEAP_DEAD) { *tail = h; tail = &h->next_list; }
+  *tail = NULL;
+  hak_lock_release(&heaps_lock);
+#endif
 }
 
 HAK_EXPORT void hak_trim(void) {

@@ -80,9 +80,28 @@ static void raw_unmap(void *p, size_t size) {
 #define HINT_MISSES_MAX  16u
 static hak_atomic_u64 hint_misses;   /* misses in a row; >= HINT_MISSES_MAX: hints off */
 
+#ifdef HAK_FUZZ
+/* Fuzz builds: the window starts at its base, and hak_fuzz_os_reset
+ * restarts it after each input, so every input maps the same addresses in
+ * the same order (an advancing hint reached fresh segment-map leaves, one
+ * extra OS call that moved an injected failure: 1 of 1127 corpus inputs
+ * replayed differently).  Release builds have none of this. */
+static uintptr_t window_start(void) { return HINT_WINDOW_LO; }
+HAK_EXPORT void hak_fuzz_os_reset(void);
+HAK_EXPORT void hak_fuzz_os_reset(void) {
+  hak_atomic_u64_store(&hint_addr, 0, HAK_RELAXED);
+  hak_atomic_u64_store(&hint_misses, 0, HAK_RELAXED);
+}
+/* Maps left before the injected failure (0: none armed, or consumed).
+ * fuzz/ops accepts NULL + ENOMEM only from the operation during which an
+ * armed failure was consumed, not from everything after an osfail. */
+HAK_EXPORT long hak_fuzz_os_fail_pending(void);
+HAK_EXPORT long hak_fuzz_os_fail_pending(void) { return (long)hak_atomic_u64_load(&fail_countdown, HAK_RELAXED); }
+#else
 static uintptr_t window_start(void) {
   return HINT_WINDOW_LO + (hak__os_random() & 0x3ff) * ((uintptr_t)1 << 30);
 }
+#endif
 
 /* The aligned address to try for a map of size bytes, or 0 for none;
  * *seen is the hint word it was derived from, for hint_passed. */
