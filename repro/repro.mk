@@ -84,11 +84,12 @@ REPRO_DET_RUNS ?= 100
 repro-determinism: $(SB)/sched-replay
 	@./repro/determinism.sh $(REPRO_DET_RUNS)
 
-# make bugs: the known-bug catalog (not part of make check: minutes).
-# BUGS="NAME ..." for some rows; BUGS_FRESH=1 ignores the stored reproducers
-# and searches again; BUGS_BUDGET seconds per instrument (default 60).
+# make bugs: the instrument-power matrix (not part of make check: hours
+# from nothing, minutes from the cache).  BUGS="NAME ..." some mutants,
+# INSTRUMENTS="ops sched ..." some instruments, MATRIX_JOBS=N cells at once,
+# BUGS_BUDGET seconds per cell (60), BUGS_SEEDS ("1 2 3"), BUGS_DEADLINE=HH:MM.
 bugs:
-	@./repro/bugs.sh $(BUGS)
+	@BUGS="$(BUGS)" INSTRUMENTS="$(INSTRUMENTS)" MATRIX_JOBS="$(or $(MATRIX_JOBS),1)" ./repro/bugs.sh
 
 check-repro:
 	@./repro/check.sh
