@@ -9,7 +9,7 @@
  *   segment.c   segments and mid chunks: acquire, release, segment cache
  *   slab.c      slab refill, flush, remote drain (the heap's slow paths)
  *   heap.c      heap lifecycle, thread binding, thread exit, fork, init
- *   large.c     large blocks and BigCache
+ *   large.c     large blocks and BigCache (the span cache), large realloc
  *   alloc.c     the public API and its fast paths
  *   check.c     the invariant checker, visitor and classification
  *               (alloc.c also exports them as malloc & co.) */
@@ -29,6 +29,7 @@ void *hak__os_map(size_t size, size_t align);
 void *hak__os_map_unfailing(size_t size);  /* checker scratch: no failure injection */
 int   hak__os_unmap(void *p, size_t size);
 int   hak__os_decommit(void *p, size_t size);
+void *hak__os_remap(void *p, size_t old_size, size_t new_size, void *fixed);  /* NULL: failed, range kept */
 void  hak__os_hugepage(void *p, size_t size);
 void  hak__os_populate(void *p, size_t size);   /* prefault, advice only */
 uintptr_t hak__os_random(void);
@@ -168,7 +169,9 @@ typedef void (*hak_heap_fn)(hak_heap *h, void *arg);
 void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* under the heaps lock */
 
 /* ---- large.c ----------------------------------------------------------- */
-void  *hak__large_alloc(size_t n, size_t align, int *zeroed); /* NULL + ENOMEM */
+/* *dirty: how many leading bytes may be non-zero (calloc clears those) */
+void  *hak__large_alloc(size_t n, size_t align, size_t *dirty); /* NULL + ENOMEM */
+void  *hak__large_resize(hak_large *l, size_t n);           /* n > HAK_MID_MAX; NULL: unchanged, copy */
 void   hak__large_release_all(void);                       /* debug reset: unmap every live block */
 void   hak__large_free(hak_large *l, void *p);
 size_t hak__bigcache_release(size_t bytes);              /* unmap >= bytes, oldest first; returns bytes */
