@@ -19,8 +19,11 @@
  * and read as zero).  calloc clears only that prefix.
  *
  * The cache is bounded three ways, checked after every large operation:
- *   resident bytes (sum of dirty) <= max(HAKMEM_BIGCACHE_MB, live large
- *     bytes): beyond, the least recently used spans are decommitted
+ *   resident bytes (sum of dirty) <= max(HAKMEM_BIGCACHE_MB, the most
+ *     live large bytes within the last UNMAP_AFTER operations: a
+ *     program cycling through a working set gets it back warm, and the
+ *     cache never holds more than the program recently did): beyond, the
+ *     least recently used spans are decommitted
  *     (MADV_DONTNEED; they stay mapped, so reusing them costs page faults
  *     but no mapping);
  *   mapped bytes (sum of spans) <= 4x that: beyond, the least recently
@@ -70,6 +73,8 @@ static hak_region *cache_head;            /* cached spans, address order */
 static hak_large *lru_head, *lru_tail;    /* head: most recently used */
 static size_t cached_bytes, dirty_bytes, live_bytes;
 static uint64_t epoch;                    /* large operations so far */
+static size_t live_peak;                  /* most live bytes lately (since live_peak_at) */
+static uint64_t live_peak_at;
 
 static void rlist_push(hak_region **head, hak_region *r) {
   r->prev = NULL;
@@ -188,8 +193,9 @@ static void evict(hak_large *c, hak_large **gone) {
 
 /* Under large_lock: enforce the three bounds (see the top of the file). */
 static void maintain(hak_large **gone) {
+  if (live_bytes >= live_peak || epoch - live_peak_at > UNMAP_AFTER) live_peak = live_bytes, live_peak_at = epoch;
   size_t resident = hak__opt->bigcache_bytes;
-  if (resident != 0 && live_bytes > resident) resident = live_bytes;
+  if (resident != 0 && live_peak > resident) resident = live_peak;
   size_t mapped = resident > SIZE_MAX / 4 ? SIZE_MAX : resident * 4;
   for (hak_large *c = lru_tail, *up; c != NULL && epoch - c->last_use >= DECOMMIT_AFTER; c = up) {
     up = c->lru_prev;
