@@ -14,6 +14,11 @@
  * rest stays cached.  So a working set of mixed sizes is served from
  * memory already mapped and faulted in, without system calls.
  *
+ * A block below a granule maps only its pages (a SHORT span: mapped <
+ * span == one granule; address space is what `ulimit -v` limits): it is
+ * reused whole for requests that fit its pages, never split or merged,
+ * and a realloc past its pages first extends the mapping in place.
+ *
  * Each span remembers `dirty`: a prefix of it that may hold non-zero,
  * resident pages (beyond it the pages are untouched or were decommitted
  * and read as zero).  calloc clears only that prefix.
@@ -57,6 +62,7 @@
 #define GRAN_UP(x) (((x) + HAK_GRANULE - 1) & ~(size_t)(HAK_GRANULE - 1))
 #define DECOMMIT_AFTER 1024u   /* large operations a cached span may sit unused with pages */
 #define UNMAP_AFTER    8192u   /* ... and mapped at all */
+#define FULL(l) ((l)->mapped == (l)->span)   /* else a short span: see below */
 #define SHRINK_DECOMMIT ((size_t)256 << 10)   /* realloc shrink: drop a tail this big */
 
 /* Builds whose tools keep shadow state per address (sanitizers, valgrind)
@@ -132,6 +138,7 @@ static void absorb(hak_large *lo, hak_large *hi) {
   lo->dirty = d;
   remap_granules(hi->r.base, hi->span, lo);
   lo->span += hi->span;
+  lo->mapped = lo->span;
   lo->r.size = lo->span;
 }
 
@@ -152,7 +159,7 @@ static void cache_insert(hak_large *l, hak_large **spare) {
   dirty_bytes += l->dirty;
   lru_push(l);
   hak_large *n = (hak_large *)next, *p = (hak_large *)prev;
-  if (n != NULL && l->r.base + l->span == n->r.base) {
+  if (n != NULL && l->r.base + l->span == n->r.base && FULL(l) && FULL(n)) {
     size_t s = n->span, d = n->dirty;
     cache_unlink(n);
     cached_bytes += s, dirty_bytes += d;   /* still part of l's total */
@@ -161,7 +168,7 @@ static void cache_insert(hak_large *l, hak_large **spare) {
     n->lru_next = *spare;
     *spare = n;
   }
-  if (p != NULL && p->r.base + p->span == l->r.base) {
+  if (p != NULL && p->r.base + p->span == l->r.base && FULL(p) && FULL(l)) {
     size_t s = l->span, d = l->dirty;
     cache_unlink(l);
     cached_bytes += s, dirty_bytes += d;
@@ -211,7 +218,7 @@ static void finish(hak_large *gone, hak_large *spare) {
   while (gone != NULL) {
     hak_large *next = gone->lru_next;
     hak__segmap_clear(gone->r.base, gone->span);
-    hak__os_unmap((void *)gone->r.base, gone->span);
+    hak__os_unmap((void *)gone->r.base, gone->mapped);
     hak__meta_large_free(gone);
     gone = next;
   }
@@ -231,12 +238,12 @@ static hak_large *cache_take(size_t size, size_t align) {
   hak_large *best = NULL;
   for (hak_region *r = cache_head; r != NULL; r = r->next) {
     hak_large *c = (hak_large *)r;
-    if (c->span < need || (r->base & (align - 1)) != 0) continue;
+    if (c->mapped < size || (r->base & (align - 1)) != 0) continue;
     if (best == NULL || c->span < best->span) best = c;
     if (c->span == need) break;
   }
   if (best == NULL) return NULL;
-  hak_large *l = best->span > need ? hak__meta_large_new() : NULL;
+  hak_large *l = best->span > need && best->mapped == best->span ? hak__meta_large_new() : NULL;
   if (l == NULL) {   /* exact fit, or no descriptor to split with: the whole span */
     cache_unlink(best);
     return best;
@@ -244,10 +251,11 @@ static hak_large *cache_take(size_t size, size_t align) {
   l->r.base = best->r.base;
   l->r.kind = HAK_REGION_LARGE;
   l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-  l->span = need;
+  l->span = l->mapped = need;
   l->dirty = best->dirty < need ? best->dirty : need;
   best->r.base += need;
   best->span -= need;
+  best->mapped -= need;
   best->r.size = best->span;
   best->dirty -= l->dirty;   /* what was dirty beyond the block's granules, or 0 */
   cached_bytes -= need;
@@ -286,11 +294,12 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
     return (void *)l->r.base;
   }
   HAK_COUNT(bigcache_misses, 1);
-  void *base = hak__os_map(span, align);
+  size_t map = size < HAK_GRANULE ? size : span;
+  void *base = hak__os_map(map, align);
   if (base == NULL) return NULL;
   l = hak__meta_large_new();
   if (l == NULL) {
-    hak__os_unmap(base, span);
+    hak__os_unmap(base, map);
     return NULL;
   }
   l->r.base = (uintptr_t)base;
@@ -298,8 +307,9 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
   l->r.kind = HAK_REGION_LARGE;
   l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
   l->span = span;
+  l->mapped = map;
   if (hak__segmap_set(l->r.base, span, &l->r) != 0) {
-    hak__os_unmap(base, span);
+    hak__os_unmap(base, map);
     hak__meta_large_free(l);
     errno = ENOMEM;
     return NULL;
@@ -360,7 +370,7 @@ static hak_large *cached_after(uintptr_t end) {
 
 static void *resize_within(hak_large *l, size_t size) {
   size_t need = GRAN_UP(size);
-  hak_large *gone = NULL, *spare = NULL, *tail = need < l->span ? hak__meta_large_new() : NULL;
+  hak_large *gone = NULL, *spare = NULL, *tail = need < l->span && FULL(l) ? hak__meta_large_new() : NULL;
   uintptr_t cut = 0;
   size_t cut_len = 0;
   hak_lock_acquire(&large_lock);
@@ -369,10 +379,10 @@ static void *resize_within(hak_large *l, size_t size) {
     tail->r.base = l->r.base + need;
     tail->r.kind = HAK_REGION_LARGE;
     tail->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-    tail->span = l->span - need;
+    tail->span = tail->mapped = l->span - need;
     tail->dirty = l->dirty > need ? l->dirty - need : 0;
     l->dirty -= tail->dirty;
-    l->span = need;
+    l->span = l->mapped = need;
     remap_granules(tail->r.base, tail->span, tail);
     cache_insert(tail, &spare);
   }
@@ -397,7 +407,7 @@ static void *grow_from_cache(hak_large *l, size_t size, size_t want) {
   hak_large *spare = NULL;
   hak_lock_acquire(&large_lock);
   hak_large *n = cached_after(l->r.base + l->span);
-  if (n == NULL || l->span + n->span < need) {
+  if (n == NULL || !FULL(l) || !FULL(n) || l->span + n->span < need) {
     hak_lock_release(&large_lock);
     return NULL;
   }
@@ -414,12 +424,14 @@ static void *grow_from_cache(hak_large *l, size_t size, size_t want) {
   } else {
     n->r.base += take;
     n->span -= take;
+    n->mapped -= take;
     n->r.size = n->span;
     n->dirty = n->dirty > take ? n->dirty - take : 0;
     cached_bytes -= take;
     dirty_bytes -= d;
   }
   l->span += take;
+  l->mapped = l->span;
   live_bytes += size - l->r.size;
   l->r.size = size;
   hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
@@ -432,11 +444,11 @@ static void *grow_from_cache(hak_large *l, size_t size, size_t want) {
 static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
   if (!MOVE_PAGES) return NULL;
   uintptr_t base = l->r.base;
-  size_t span = l->span;
+  size_t span = l->span, mapped = l->mapped;
   uintptr_t to = base;
-  if (hak__os_remap((void *)base, span, want, NULL) != NULL) {   /* the space after was free */
-    if (hak__segmap_set(base + span, want - span, &l->r) != 0) {
-      hak__os_unmap((void *)(base + span), want - span);
+  if (hak__os_remap((void *)base, mapped, want, NULL) != NULL) {   /* the space after was free */
+    if (want > span && hak__segmap_set(base + span, want - span, &l->r) != 0) {
+      hak__os_remap((void *)base, want, mapped, NULL);   /* shrinking in place cannot fail */
       return NULL;
     }
   } else {
@@ -450,7 +462,7 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
       errno = saved;
       return NULL;
     }
-    if (hak__os_remap((void *)base, span, want, fresh) == NULL) {   /* old block untouched */
+    if (hak__os_remap((void *)base, mapped, want, fresh) == NULL) {   /* old block untouched */
       hak__segmap_clear(to, want);
       hak__os_unmap(fresh, want);
       errno = saved;
@@ -461,7 +473,7 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
   epoch++;
   if (to != base) hak__segmap_clear(base, span);
   l->r.base = to;
-  l->span = want;
+  l->span = l->mapped = want;
   live_bytes += size - l->r.size;
   l->r.size = size;
   hak_lock_release(&large_lock);
@@ -471,8 +483,9 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
 void *hak__large_resize(hak_large *l, size_t n) {
   if (n > HAK_LARGE_MAX / 2) return NULL;
   size_t size = PAGE_UP(n);
-  if (GRAN_UP(size) <= l->span) return resize_within(l, size);
+  if (size <= l->mapped) return resize_within(l, size);
   size_t want = GRAN_UP(l->span + l->span / 2);
+  if (!FULL(l) && GRAN_UP(size) <= l->span) want = l->span;   /* a short span first fills its granule */
   if (want < GRAN_UP(size)) want = GRAN_UP(size);
   void *q = grow_from_cache(l, size, want);
   if (q == NULL) q = grow_by_remap(l, size, want);
@@ -491,9 +504,10 @@ size_t hak__bigcache_release(size_t bytes) {
   while (done < bytes && lru_tail != NULL) {
     hak_large *c = lru_tail;
     size_t left = bytes - done, rest = left < c->span ? GRAN_UP(left) : c->span;
-    if (rest < c->span) {
+    if (rest < c->span && FULL(c)) {
       cut_len = rest;
       c->span -= rest;
+      c->mapped = c->span;
       c->r.size = c->span;
       cut = c->r.base + c->span;
       if (c->dirty > c->span) {
@@ -505,7 +519,7 @@ size_t hak__bigcache_release(size_t bytes) {
       done += rest;
       break;
     }
-    done += c->span;
+    done += c->mapped;
     evict(c, &gone);
   }
   hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
@@ -558,6 +572,10 @@ static int check_span(const hak_large *l, char *msg, size_t len) {
   if ((l->dirty & (HAK_PAGE - 1)) != 0 || l->dirty > l->span)
     return BAD("large block %p: dirty prefix %lu outside its span of %lu", (void *)r->base,
                (unsigned long)l->dirty, (unsigned long)l->span);
+  if ((l->mapped & (HAK_PAGE - 1)) != 0 || l->mapped > l->span || (l->mapped < l->span && l->span != HAK_GRANULE) ||
+      l->dirty > l->mapped || (l->state == HAK_LARGE_LIVE && r->size > l->mapped))
+    return BAD("large block %p: mapped %lu of its span of %lu, dirty %lu, size %lu", (void *)r->base,
+               (unsigned long)l->mapped, (unsigned long)l->span, (unsigned long)l->dirty, (unsigned long)r->size);
   for (uintptr_t g = r->base; g < r->base + l->span; g += HAK_GRANULE)
     if (hak__segmap_region(hak__segmap_entry(g)) != r)
       return BAD("large block %p: granule %p of its span not mapped to it", (void *)r->base, (void *)g);
@@ -583,7 +601,7 @@ int hak__large_check(char *msg, size_t len) {
                (unsigned long)r->size, (unsigned long)c->span);
     if (rc == 0 && prev != NULL && prev->base + prev->size > r->base)
       rc = BAD("BigCache: spans %p and %p out of address order or overlapping", (void *)prev->base, (void *)r->base);
-    if (rc == 0 && prev != NULL && prev->base + prev->size == r->base)
+    if (rc == 0 && prev != NULL && prev->base + prev->size == r->base && FULL((const hak_large *)prev) && FULL(c))
       rc = BAD("BigCache: spans %p and %p touch but were not merged", (void *)prev->base, (void *)r->base);
     span_sum += c->span;
     dirty_sum += c->dirty;

@@ -209,13 +209,13 @@ int hak__os_dup_stderr(void) { return fcntl(2, F_DUPFD_CLOEXEC, 3); }
  * hak__os_map: the kernel replaces it atomically; on failure both ranges
  * stay as they were.  The range must be one mapping (one VMA).  Returns
  * the new address or NULL; errno is left alone (the caller falls back to
- * copying, and a successful realloc must not change errno).  Injected
- * failures count like maps. */
+ * copying, and a successful realloc must not change errno).  Not subject
+ * to failure injection, which models refused maps (tests/faults counts
+ * them); a refused reservation before a move is. */
 #ifndef MREMAP_FIXED
 #define MREMAP_FIXED 2
 #endif
 void *hak__os_remap(void *p, size_t old_size, size_t new_size, void *fixed) {
-  if (injected_failure()) return NULL;
   int saved = errno;
   HAK_COUNT(os_map, 1);
   void *q = fixed == NULL ? mremap(p, old_size, new_size, 0)

@@ -95,7 +95,8 @@ enum hak_large_state { HAK_LARGE_LIVE = 1, HAK_LARGE_CACHED = 2 };
 typedef struct hak_large {
   hak_region        r;
   size_t            span;       /* bytes of address space, a granule multiple */
-  size_t            dirty;      /* page multiple <= span */
+  size_t            mapped;     /* bytes mapped from base: span, or less below a granule */
+  size_t            dirty;      /* page multiple <= mapped */
   uint64_t          last_use;   /* cached: large.c's operation count when parked */
   uint32_t          state;      /* enum hak_large_state; 0 while being unmapped */
   uint32_t          reserved;
