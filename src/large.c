@@ -81,6 +81,7 @@ static size_t cached_bytes, dirty_bytes, live_bytes;
 static uint64_t epoch;                    /* large operations so far */
 static size_t live_peak;                  /* most live bytes lately (since live_peak_at) */
 static uint64_t live_peak_at;
+static uint64_t as_limited_until;         /* a map was refused lately: save address space */
 
 static void rlist_push(hak_region **head, hak_region *r) {
   r->prev = NULL;
@@ -283,10 +284,19 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
   hak_lock_acquire(&large_lock);
   epoch++;
   l = cache_take(size, align);
+  uintptr_t cut = 0;
+  if (l != NULL && epoch < as_limited_until && size < HAK_GRANULE && FULL(l) && l->span == HAK_GRANULE) {
+    /* address space is what is short (a map was refused): a block below a
+     * granule keeps only its pages mapped */
+    l->mapped = size;
+    if (l->dirty > size) l->dirty = size;
+    cut = l->r.base + size;
+  }
   if (l != NULL) make_live(l, size);
   maintain(&gone);
   hak_lock_release(&large_lock);
   finish(gone, NULL);
+  if (cut != 0) hak__os_unmap((void *)cut, HAK_GRANULE - size);
   if (l != NULL) {
     HAK_COUNT(bigcache_hits, 1);
     HAK_COUNT(large_live, 1);
@@ -483,6 +493,9 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
 void *hak__large_resize(hak_large *l, size_t n) {
   if (n > HAK_LARGE_MAX / 2) return NULL;
   size_t size = PAGE_UP(n);
+  hak_lock_acquire(&large_lock);   /* the program may have written all of the old size */
+  if (l->dirty < l->r.size) l->dirty = l->r.size;
+  hak_lock_release(&large_lock);
   if (size <= l->mapped) return resize_within(l, size);
   size_t want = GRAN_UP(l->span + l->span / 2);
   if (!FULL(l) && GRAN_UP(size) <= l->span) want = l->span;   /* a short span first fills its granule */
@@ -501,6 +514,9 @@ size_t hak__bigcache_release(size_t bytes) {
   uintptr_t cut = 0;
   size_t cut_len = 0;
   hak_lock_acquire(&large_lock);
+  /* a refused map (alloc.c, round 0) opens a window; hak_trim, which also
+   * ends round 1, closes it (one more refusal reopens it) */
+  as_limited_until = bytes != SIZE_MAX ? epoch + DECOMMIT_AFTER : 0;
   while (done < bytes && lru_tail != NULL) {
     hak_large *c = lru_tail;
     size_t left = bytes - done, rest = left < c->span ? GRAN_UP(left) : c->span;
