@@ -393,8 +393,12 @@ static int check_large_region(hak_large *l, char *msg, size_t len) {
       l->dirty > l->mapped || (l->state == HAK_LARGE_LIVE && r->size > l->mapped))
     FAIL("large block %p: mapped %lu of its span of %lu, dirty %lu, size %lu", (void *)r->base,  /* oracle:large_mapped */
          (unsigned long)l->mapped, (unsigned long)l->span, (unsigned long)l->dirty, (unsigned long)r->size);
-  uintptr_t last = r->base + l->span - HAK_GRANULE, g = hak__region_of(r->base) != r ? r->base : last;
-  if (hak__region_of(r->base) != r || hak__region_of(last) != r)
+  /* not hak__region_of: it answers NULL past r.size, and a live block's
+   * span may reach granules beyond its usable size */
+  uintptr_t last = r->base + l->span - HAK_GRANULE;
+  int base_ok = hak__segmap_region(hak__segmap_entry(r->base)) == r;
+  uintptr_t g = base_ok ? last : r->base;
+  if (!base_ok || hak__segmap_region(hak__segmap_entry(last)) != r)
     FAIL("large block %p: granule %p of its span not mapped to it", (void *)r->base, (void *)g);  /* oracle:large_registered */
   return 0;
 }
