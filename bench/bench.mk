@@ -8,7 +8,7 @@
 # Workloads are plain C programs calling malloc/free; the allocator is chosen
 # by LD_PRELOAD at run time, so one binary of each serves every allocator.
 
-BENCH_PROGS  := larson random_mixed mid_large_mt producer_consumer thread_churn large fastpath
+BENCH_PROGS  := larson random_mixed mid_large_mt producer_consumer thread_churn large large_mixed realloc_grow fastpath
 BENCH_BINS   := $(addprefix build/bench/,$(BENCH_PROGS))
 BENCH_CFLAGS := -O2 -g -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Wshadow
 

@@ -81,9 +81,9 @@ run_one() {
 
 # ---------------------------------------------------------------- smoke ----
 if [ -n "$SMOKE" ]; then
-  # the plan (tests/check.sh): one PASS per workload (7 programs), written
+  # the plan (tests/check.sh): one PASS per workload (9 programs), written
   # out so that a workload dropped from the list below is a FAIL
-  echo "PLAN: 7"
+  echo "PLAN: 9"
   SMOKE_CASES=(
     "larson|larson 1 8 1000 2000 20 4141 4"
     "larson|larson 0.5 8 1000 5000 100 4141 2"
@@ -93,6 +93,11 @@ if [ -n "$SMOKE" ]; then
     "producer_consumer|producer_consumer 1000000 256 1"
     "thread_churn|thread_churn 100 4 1000 1"
     "large|large 20 1"
+    "large_mixed|large_mixed 1 2000 16 1"
+    "large_mixed|large_mixed 2 1000 16 1"
+    "realloc_grow|realloc_grow 4k 1 1 32"
+    "realloc_grow|realloc_grow 64k 1 1 64"
+    "realloc_grow|realloc_grow x1.5 2 1 256"
     "fastpath|fastpath pair 5000000 1"
     "fastpath|fastpath batch 50000 1"
   )
@@ -130,6 +135,11 @@ CASES_ALL=(
   "producer_consumer|producer_consumer 1000000 256 1|producer_consumer 10000000 256 1"
   "thread_churn|thread_churn 80 2 2000 1|thread_churn 1500 2 2000 1"
   "large|large 20 1|large 300 1"
+  "large_mixed_1T|large_mixed 1 20000 16 1|large_mixed 1 200000 16 1"
+  "large_mixed_2T|large_mixed 2 10000 16 1|large_mixed 2 100000 16 1"
+  "realloc_grow_4k|realloc_grow 4k 1 1 64|realloc_grow 4k 4 1 256"
+  "realloc_grow_64k|realloc_grow 64k 2 1 256|realloc_grow 64k 20 1 256"
+  "realloc_grow_x1.5|realloc_grow x1.5 20 1 256|realloc_grow x1.5 200 1 256"
   "fastpath_pair|fastpath pair 10000000 1 64|fastpath pair 200000000 1 64"
   "fastpath_pair_mixed|fastpath pair 10000000 1 0|fastpath pair 200000000 1 0"
   "fastpath_batch|fastpath batch 100000 1|fastpath batch 2000000 1"

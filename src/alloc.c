@@ -56,15 +56,15 @@ static HAK_COLD int release_for_retry(hak_heap *h, size_t need, int round) {
  * trimming would only throw away every cache for nothing (fuzzers and
  * programs that probe with SIZE_MAX would pay for it on every call).  A
  * retry that succeeds leaves errno as the caller had it. */
-static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align, int *zeroed) {
+static HAK_NOINLINE void *large_alloc_retry(hak_heap *h, size_t n, size_t align, size_t *dirty) {
   if (n > hak__opt->large_max || align > HAK_LARGE_ALIGN_MAX) {
     errno = ENOMEM;
     return NULL;
   }
   int saved = errno;
-  void *p = hak__large_alloc(n, align, zeroed);
+  void *p = hak__large_alloc(n, align, dirty);
   for (int round = 0; p == NULL && round < 2; round++)
-    if (release_for_retry(h, n + align, round)) p = hak__large_alloc(n, align, zeroed);
+    if (release_for_retry(h, n + align, round)) p = hak__large_alloc(n, align, dirty);
   if (p != NULL) errno = saved;
   return p;
 }
@@ -73,8 +73,8 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
   hak__ensure_init();
   int saved = errno;   /* what a retry that succeeds must leave (below) */
   if (n > HAK_MID_MAX) {
-    int zeroed;
-    void *p = large_alloc_retry(h, n, 0, &zeroed);
+    size_t dirty;
+    void *p = large_alloc_retry(h, n, 0, &dirty);
     if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
     return p;
   }
@@ -140,8 +140,9 @@ static blk validate(void *p, const char *op) {
   }
   if (b.r->kind == HAK_REGION_LARGE) {
     hak_large *l = (hak_large *)b.r;
-    if (a != b.r->base) hak__fatal("hakmem: %s of interior pointer %p (large block %p)", op, p, (void *)b.r->base);
+    /* any pointer into a cached span is into freed memory (spans merge) */
     if (l->state != HAK_LARGE_LIVE) freed_block(op, p, -1);
+    if (a != b.r->base) hak__fatal("hakmem: %s of interior pointer %p (large block %p)", op, p, (void *)b.r->base);
     b.usable = b.r->size;
     return b;
   }
@@ -249,12 +250,13 @@ void *hak__calloc(hak_heap *h, size_t nmemb, size_t size) {
   }
   if (n > HAK_MID_MAX) {
     hak__ensure_init();
-    int zeroed;
-    void *p = large_alloc_retry(h, n, 0, &zeroed);
+    size_t dirty;
+    void *p = large_alloc_retry(h, n, 0, &dirty);
     if (p == NULL) return NULL;
     hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
-    if (!zeroed) memset(p, 0, n);
-    else hak_track_zeroed(p, n);   /* fresh OS pages: zero, but the tools were told "uninitialised" */
+    if (dirty > n) dirty = n;
+    memset(p, 0, dirty);   /* past the dirty prefix the pages are untouched or decommitted */
+    if (dirty < n) hak_track_zeroed((char *)p + dirty, n - dirty);   /* zero, but the tools were told "uninitialised" */
     return p;
   }
   void *p = alloc_fast(h, n);
@@ -271,6 +273,13 @@ void *hak__realloc(hak_heap *h, void *p, size_t n) {
     return NULL;
   }
   blk b = validate(p, "realloc");
+  /* Large to large: in place, or the pages move (large.c), never a copy
+   * unless the OS refuses; the copy below is the fallback. */
+  if (b.s == NULL && n > HAK_MID_MAX) {
+    void *q = hak__large_resize((hak_large *)b.r, n);
+    if (q == p) hak_track_resize(p, b.usable, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
+    if (q != NULL) return q;   /* moved: only builds without tools move (large.c) */
+  }
   /* Keep the block when the new size fits and does not waste more than
    * half of it (tiny blocks of 64 B or less are always kept). */
   if (n <= b.usable && (n >= b.usable / 2 || b.usable <= 64)) {
@@ -311,8 +320,8 @@ void *hak__alloc_aligned(hak_heap *h, size_t align, size_t n) {
     return p;
   }
   hak__ensure_init();
-  int zeroed;
-  void *p = large_alloc_retry(h, n, align, &zeroed);
+  size_t dirty;
+  void *p = large_alloc_retry(h, n, align, &dirty);
   if (p) hak_track_alloc(p, n, (n + HAK_PAGE - 1) & ~(size_t)(HAK_PAGE - 1));
   return p;
 }

@@ -297,15 +297,18 @@ HAK_EXPORT int hak_heap_check(hak_heap *h, char *msg, size_t len) {
  * Beyond every heap, hak_check_all checks the global structures, under
  * check_lock, the segment lock and the large lock (the order of
  * fork_prepare in heap.c):
- *   - the large blocks (large.c): each on the live list (state LIVE) or on
- *     the bucket of its size (state CACHED, mapped with the granule
- *     alignment); descriptor magic and kind, no owner, granule-aligned
- *     base, page-multiple size, a power-of-two mapping alignment in
- *     [2 MiB, 1 TiB] dividing the base, registered in the map; the lists
- *     doubly linked; the live list holds hak__ctr.large_live blocks;
- *     BigCache: the LRU list doubly linked from head to tail over exactly
- *     as many blocks as the buckets, all CACHED; cached_bytes is their sum
- *     and at most HAKMEM_BIGCACHE_MB;
+ *   - the large blocks (large.c, the span cache): each on the live list
+ *     (state LIVE) or the address-ordered cache list (state CACHED, size
+ *     == span); descriptor magic and kind, no owner, granule-aligned base
+ *     and span, page-multiple size <= span, dirty prefix <= mapped <= span
+ *     (less only for a one-granule short span), first and last granule
+ *     of the span registered; the lists doubly linked; the live list holds
+ *     hak__ctr.large_live blocks; cached spans in strictly increasing,
+ *     non-overlapping order, no two full ones touching (unmerged); the
+ *     LRU doubly linked head to tail over exactly the cached spans, all
+ *     CACHED, newest first; cached, dirty and live byte counters are the
+ *     sums.  (The cache's byte bounds move with the live peak, large.c's
+ *     maintain(); they are not an invariant between operations here.)
  *   - the segment cache (segment.c): doubly linked, each descriptor valid,
  *     without owner, every slab unused, registered, geometry of its kind;
  *     its count is the list length and at most HAKMEM_SEGMENT_CACHE;
@@ -368,54 +371,81 @@ static hak_heap *heap_lookup(const all_ctx *c, const hak_heap *o) {
   return NULL;
 }
 
-/* Large blocks and BigCache; counts their listed regions into *listed. */
-static int check_large_region(hak_region *r, char *msg, size_t len) {
-  hak_large *l = (hak_large *)r;
+/* Large blocks: one descriptor, live or cached (large.c has the span
+ * model).  The first and last granule of the span must map to it (the
+ * map walk checks the granules between). */
+#define SPAN_FULL(l) ((l)->mapped == (l)->span)
+static int check_large_region(hak_large *l, char *msg, size_t len) {
+  hak_region *r = &l->r;
   if (r->magic != (HAK_REGION_MAGIC ^ HAK_REGION_LARGE) || r->kind != HAK_REGION_LARGE)
     FAIL("large block %p: bad magic or kind in its descriptor", (void *)r->base);  /* oracle:large_magic */
   if (r->owner != NULL) FAIL("large block %p: has an owner heap", (void *)r->base);  /* oracle:large_owner */
-  if ((r->base & (HAK_GRANULE - 1)) != 0 || (r->size & (HAK_PAGE - 1)) != 0 || r->size == 0 || r->size > HAK_LARGE_MAX)
-    FAIL("large block %p: base or size %lu not aligned or out of range", (void *)r->base, (unsigned long)r->size);  /* oracle:large_geometry */
-  if (l->align < HAK_GRANULE || l->align > HAK_LARGE_ALIGN_MAX || (l->align & (l->align - 1)) != 0 ||
-      (r->base & (l->align - 1)) != 0)
-    FAIL("large block %p: mapping alignment %lu is not a power of two in [2 MiB, 1 TiB] dividing its base",  /* oracle:large_align */
-         (void *)r->base, (unsigned long)l->align);
-  if (hak__region_of(r->base) != r || hak__region_of(r->base + r->size - 1) != r)
-    FAIL("large block %p: not registered in the address-space map", (void *)r->base);  /* oracle:large_registered */
+  if ((r->base & (HAK_GRANULE - 1)) != 0 || (l->span & (HAK_GRANULE - 1)) != 0 || l->span == 0)
+    FAIL("large block %p: base or span %lu not granule-aligned", (void *)r->base, (unsigned long)l->span);  /* oracle:large_span */
+  if ((r->size & (HAK_PAGE - 1)) != 0 || r->size == 0 || r->size > l->span)
+    FAIL("large block %p: size %lu not a page multiple within its span of %lu", (void *)r->base,  /* oracle:large_size */
+         (unsigned long)r->size, (unsigned long)l->span);
+  if ((l->dirty & (HAK_PAGE - 1)) != 0 || l->dirty > l->span)
+    FAIL("large block %p: dirty prefix %lu outside its span of %lu", (void *)r->base,  /* oracle:large_dirty */
+         (unsigned long)l->dirty, (unsigned long)l->span);
+  /* only a one-granule span may map less than its span (a short span) */
+  if ((l->mapped & (HAK_PAGE - 1)) != 0 || l->mapped > l->span || (l->mapped < l->span && l->span != HAK_GRANULE) ||
+      l->dirty > l->mapped || (l->state == HAK_LARGE_LIVE && r->size > l->mapped))
+    FAIL("large block %p: mapped %lu of its span of %lu, dirty %lu, size %lu", (void *)r->base,  /* oracle:large_mapped */
+         (unsigned long)l->mapped, (unsigned long)l->span, (unsigned long)l->dirty, (unsigned long)r->size);
+  /* not hak__region_of: it answers NULL past r.size, and a live block's
+   * span may reach granules beyond its usable size */
+  uintptr_t last = r->base + l->span - HAK_GRANULE;
+  int base_ok = hak__segmap_region(hak__segmap_entry(r->base)) == r;
+  uintptr_t g = base_ok ? last : r->base;
+  if (!base_ok || hak__segmap_region(hak__segmap_entry(last)) != r)
+    FAIL("large block %p: granule %p of its span not mapped to it", (void *)r->base, (void *)g);  /* oracle:large_registered */
   return 0;
 }
 
-#define LARGE_LISTS 65   /* the live list, then the buckets */
+/* The bytes of address space a region's granules cover. */
+static size_t region_extent(const hak_region *r) {
+  return r->kind == HAK_REGION_LARGE ? ((const hak_large *)r)->span : r->size;
+}
+
+#define LARGE_LISTS 2   /* the live list, then the cached spans */
 static unsigned large_heads(const hak_large_index *li, hak_region **heads) {
-  unsigned nb = li->nbuckets < LARGE_LISTS - 1 ? li->nbuckets : LARGE_LISTS - 1;
   heads[0] = *li->live;
-  for (unsigned b = 0; b < nb; b++) heads[1 + b] = li->buckets[b];
-  return 1 + nb;
+  heads[1] = *li->cache;
+  return LARGE_LISTS;
 }
 
 static int check_large(const hak_large_index *li, size_t *listed, char *msg, size_t len) {
   hak_region *heads[LARGE_LISTS];
   unsigned nheads = large_heads(li, heads);
-  size_t live_n = 0, bucket_n = 0, sum = 0;
+  size_t live_n = 0, cached_n = 0, live_sum = 0, span_sum = 0, dirty_sum = 0;
+  hak_region *prev_span = NULL;
   rwalk w;
   rwalk_begin(&w, heads, nheads, HAK_PAGE);
   for (hak_region *r; (r = rwalk_next(&w)) != NULL;) {
     hak_large *l = (hak_large *)r;
-    if (check_large_region(r, msg, len) != 0) return -1;
+    if (check_large_region(l, msg, len) != 0) return -1;
     if (r->prev != w.prev)
       FAIL("large block %p on the %s has back link %p, not descriptor %p", (void *)r->base,  /* oracle:large_back_link */
            w.list ? "BigCache" : "live list", (void *)r->prev, (void *)w.prev);
     if (w.list == 0) {
       if (l->state != HAK_LARGE_LIVE) FAIL("large block %p: on the live list but not live", (void *)r->base);  /* oracle:large_live_state */
+      live_sum += r->size;
       live_n++;
       continue;
     }
-    unsigned b = w.list - 1;
-    if (l->state != HAK_LARGE_CACHED || l->bucket != b || hak__large_bucket_of(r->size) != b || l->align != HAK_GRANULE)
-      FAIL("BigCache: block %p in bucket %u has state %u bucket %u alignment %lu", (void *)r->base, b,  /* oracle:bigcache_entry */
-           l->state, l->bucket, (unsigned long)l->align);
-    sum += r->size;
-    bucket_n++;
+    if (l->state != HAK_LARGE_CACHED || r->size != l->span)
+      FAIL("BigCache: span %p has state %u, size %lu of span %lu", (void *)r->base, l->state,  /* oracle:bigcache_entry */
+           (unsigned long)r->size, (unsigned long)l->span);
+    hak_large *p = (hak_large *)prev_span;
+    if (p != NULL && p->r.base + p->span > r->base)
+      FAIL("BigCache: spans %p and %p out of address order or overlapping", (void *)p->r.base, (void *)r->base);  /* oracle:bigcache_order */
+    if (p != NULL && p->r.base + p->span == r->base && SPAN_FULL(p) && SPAN_FULL(l))
+      FAIL("BigCache: spans %p and %p touch but were not merged", (void *)p->r.base, (void *)r->base);  /* oracle:bigcache_unmerged */
+    prev_span = r;
+    span_sum += l->span;
+    dirty_sum += l->dirty;
+    cached_n++;
   }
   /* Not reachable while the back-link check stands (it sees a cycle's
    * back edge first); it ends the walk when that check is removed. */
@@ -431,17 +461,20 @@ static int check_large(const hak_large_index *li, size_t *listed, char *msg, siz
       FAIL("BigCache: LRU entry %p has LRU back link %p, not %p", (void *)l, (void *)l->lru_prev, (void *)prev);  /* oracle:bigcache_lru_link */
     if (l->state != HAK_LARGE_CACHED)
       FAIL("BigCache: LRU entry %p (block %p) is not cached: state %u", (void *)l, (void *)l->r.base, l->state);  /* oracle:bigcache_lru_state */
+    /* newest first: the bounds of large.c evict from the tail */
+    if (l->last_use > *li->epoch || (prev != NULL && l->last_use > prev->last_use))
+      FAIL("BigCache: LRU entry %p out of order (used at %lu, now %lu)", (void *)l->r.base,  /* oracle:bigcache_lru_order */
+           (unsigned long)l->last_use, (unsigned long)*li->epoch);
   }
   if (l != NULL) FAIL("BigCache: the LRU list is longer than the %lu blocks there can be", (unsigned long)max);  /* see above */
   if (*li->lru_tail != prev)
     FAIL("BigCache: the LRU tail is %p but the list ends at %p", (void *)*li->lru_tail, (void *)prev);  /* oracle:bigcache_lru_tail */
-  if (*li->cached_bytes > hak__opt->bigcache_bytes)
-    FAIL("BigCache: holds %lu bytes, over its budget of %lu", (unsigned long)*li->cached_bytes,  /* oracle:bigcache_budget */
-         (unsigned long)hak__opt->bigcache_bytes);
-  if (lru_n != bucket_n || sum != *li->cached_bytes)
-    FAIL("BigCache: %lu on the LRU, %lu in buckets, %lu bytes counted, %lu summed", (unsigned long)lru_n,  /* oracle:bigcache_counts */
-         (unsigned long)bucket_n, (unsigned long)*li->cached_bytes, (unsigned long)sum);
-  *listed = live_n + bucket_n;
+  if (lru_n != cached_n || span_sum != *li->cached_bytes || dirty_sum != *li->dirty_bytes || live_sum != *li->live_bytes)
+    FAIL("BigCache: %lu spans on the LRU, %lu cached; bytes cached %lu (summed %lu), dirty %lu (summed %lu), "  /* oracle:bigcache_counts */
+         "live %lu (summed %lu)", (unsigned long)lru_n, (unsigned long)cached_n, (unsigned long)*li->cached_bytes,
+         (unsigned long)span_sum, (unsigned long)*li->dirty_bytes, (unsigned long)dirty_sum,
+         (unsigned long)*li->live_bytes, (unsigned long)live_sum);
+  *listed = live_n + cached_n;
   return 0;
 }
 
@@ -545,14 +578,14 @@ static int check_map(const all_ctx *c, const hak_large_index *li, const hak_segc
     hak_region *r = hak__segmap_region(it.e);
     if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind < HAK_REGION_TINY || r->kind > HAK_REGION_LARGE)
       FAIL("address-space map: granule %p maps to descriptor %p with a bad magic or kind", (void *)it.a, (void *)r);  /* oracle:map_magic */
-    if (it.a - (r->base & ~(uintptr_t)(HAK_GRANULE - 1)) >= r->size)
+    if (it.a - (r->base & ~(uintptr_t)(HAK_GRANULE - 1)) >= region_extent(r))
       FAIL("address-space map: granule %p maps to region %p of %lu bytes, which does not cover it", (void *)it.a,  /* oracle:map_cover */
            (void *)r->base, (unsigned long)r->size);
     if (((it.e & HAK_SEGMAP_TINY) != 0) != (r->kind == HAK_REGION_TINY))
       FAIL("address-space map: granule %p: entry tag %u for a region of kind %u", (void *)it.a,  /* oracle:map_tag */
            (unsigned)(it.e & HAK_SEGMAP_TINY), r->kind);
     if (it.a != (r->base & ~(uintptr_t)(HAK_GRANULE - 1))) continue;   /* count each region at its first granule */
-    for (uintptr_t g = it.a + HAK_GRANULE; g - r->base < r->size; g += HAK_GRANULE)
+    for (uintptr_t g = it.a + HAK_GRANULE; g - r->base < region_extent(r); g += HAK_GRANULE)
       if (hak__segmap_region(hak__segmap_entry(g)) != r)
         FAIL("address-space map: granule %p of region %p does not map to it", (void *)g, (void *)r->base);  /* oracle:map_whole */
     if (r->kind == HAK_REGION_LARGE) large++;

@@ -9,7 +9,7 @@
  *   segment.c   segments and mid chunks: acquire, release, segment cache
  *   slab.c      slab refill, flush, remote drain (the heap's slow paths)
  *   heap.c      heap lifecycle, thread binding, thread exit, fork, init
- *   large.c     large blocks and BigCache
+ *   large.c     large blocks and BigCache (the span cache), large realloc
  *   alloc.c     the public API and its fast paths
  *   check.c     the invariant checker, visitor and classification
  *               (alloc.c also exports them as malloc & co.) */
@@ -29,6 +29,7 @@ void *hak__os_map(size_t size, size_t align);
 void *hak__os_map_unfailing(size_t size);  /* checker scratch: no failure injection */
 int   hak__os_unmap(void *p, size_t size);
 int   hak__os_decommit(void *p, size_t size);
+void *hak__os_remap(void *p, size_t old_size, size_t new_size, void *fixed);  /* NULL: failed, range kept */
 void  hak__os_hugepage(void *p, size_t size);
 void  hak__os_populate(void *p, size_t size);   /* prefault, advice only */
 uintptr_t hak__os_random(void);
@@ -173,20 +174,21 @@ typedef void (*hak_heap_fn)(hak_heap *h, void *arg);
 void      hak__heaps_foreach(hak_heap_fn fn, void *arg);   /* every heap, any state, under the heaps lock */
 
 /* ---- large.c ----------------------------------------------------------- */
-void  *hak__large_alloc(size_t n, size_t align, int *zeroed); /* NULL + ENOMEM */
+/* *dirty: how many leading bytes may be non-zero (calloc clears those) */
+void  *hak__large_alloc(size_t n, size_t align, size_t *dirty); /* NULL + ENOMEM */
+void  *hak__large_resize(hak_large *l, size_t n);           /* n > HAK_MID_MAX; NULL: unchanged, copy */
 void   hak__large_release_all(void);                       /* debug reset: unmap every live block */
 void   hak__large_free(hak_large *l, void *p);
 size_t hak__bigcache_release(size_t bytes);              /* unmap >= bytes, oldest first; returns bytes */
 void   hak__large_lock_all(void);
 void   hak__large_unlock_all(int child);
 typedef struct hak_large_index {   /* for check.c, under the large lock */
-  hak_region **live, **buckets;
-  unsigned     nbuckets;
+  hak_region **live, **cache;        /* the live list; cached spans, address order */
   hak_large  **lru_head, **lru_tail;
-  size_t      *cached_bytes;
+  size_t      *cached_bytes, *dirty_bytes, *live_bytes;
+  uint64_t    *epoch;
 } hak_large_index;
-void     hak__large_index(hak_large_index *out);
-unsigned hak__large_bucket_of(size_t size);
+void   hak__large_index(hak_large_index *out);
 int    hak__large_visit_state(const hak_large *l);
 
 /* ---- alloc.c ----------------------------------------------------------- */

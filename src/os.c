@@ -274,3 +274,33 @@ void hak__os_protect_readonly(void *p, size_t size) { (void)mprotect(p, size, PR
 /* A private copy of stderr for the exit report: programs such as coreutils
  * close fd 2 before exit handlers run. */
 int hak__os_dup_stderr(void) { return fcntl(2, F_DUPFD_CLOEXEC, 3); }
+
+/* Resize the mapping [p, p+old_size) to new_size (issue 19: large realloc).
+ * fixed == NULL: in place only, without moving (fails when the address
+ * space after the range is taken).  Else move the pages, contents and
+ * all, onto fixed, a range of new_size bytes the caller mapped with
+ * hak__os_map: the kernel replaces it atomically; on failure both ranges
+ * stay as they were.  The range must be one mapping (one VMA).  Returns
+ * the new address or NULL; errno is left alone (the caller falls back to
+ * copying, and a successful realloc must not change errno).  Not subject
+ * to failure injection, which models refused maps (tests/faults counts
+ * them); a refused reservation before a move is. */
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+void *hak__os_remap(void *p, size_t old_size, size_t new_size, void *fixed) {
+  int saved = errno;
+  HAK_COUNT(os_map, 1);
+  void *q = fixed == NULL ? mremap(p, old_size, new_size, 0)
+                          : mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, fixed);
+  errno = saved;
+  if (q == MAP_FAILED) return NULL;
+  if (fixed == NULL) {
+    if (new_size > old_size) note_mapped(new_size - old_size);
+    else hak_atomic_u64_sub(&hak__ctr.mapped, old_size - new_size, HAK_RELAXED);
+  } else {
+    hak_atomic_u64_sub(&hak__ctr.mapped, old_size, HAK_RELAXED);   /* fixed was counted when mapped */
+    hak_track_unmapped(p, old_size);
+  }
+  return q;
+}

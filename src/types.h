@@ -8,7 +8,8 @@
  *     each, for requests up to 1024 B;
  *   - a mid chunk (1, 2, 4 or 8 MiB, growing per heap) is cut into slabs of
  *     256 KiB for requests up to 64 KiB;
- *   - a large block is one mapping of its own, recycled through BigCache.
+ *   - a large block is the front of a span of whole granules, recycled
+ *     (split and merged) through BigCache, the span cache of large.c.
  * The address-space map (segmap.c) sends every granule to its region
  * descriptor, so free() classifies any pointer in O(1) without touching
  * memory that may not be hakmem's. */
@@ -26,7 +27,7 @@ enum hak_region_kind { HAK_REGION_TINY = 1, HAK_REGION_MID = 2, HAK_REGION_LARGE
  * Invariants:
  *   base is granule-aligned; size > 0; magic == HAK_REGION_MAGIC ^ kind;
  *   every granule of [base, base+size) maps to this descriptor and no other
- *   granule does;
+ *   granule does (a large block: of [base, base+span), size <= span);
  *   owner is the heap whose slabs these are (segments), NULL for a segment
  *   parked in the segment cache and for every large block;
  *   next/prev: the list is doubly linked and NULL-terminated (prev of its
@@ -88,13 +89,20 @@ typedef struct hak_segment {
   uint64_t   populated[HAK_SEG_POPULATE_WORDS];
 } hak_segment;
 
-/* A large block: the region is the block (user pointer == base). */
+/* A large block, or a cached span of address space (large.c has the
+ * whole story and the invariants).  The region's granules are those of
+ * [base, base+span); r.size is the usable size of a live block (<= span)
+ * and the span itself for a cached one.  dirty: a prefix of the span that
+ * may hold non-zero resident pages; the rest reads as zero. */
 enum hak_large_state { HAK_LARGE_LIVE = 1, HAK_LARGE_CACHED = 2 };
 typedef struct hak_large {
   hak_region        r;
-  size_t            align;      /* alignment the mapping was made with */
-  uint32_t          state;
-  uint32_t          bucket;     /* BigCache bucket while cached */
+  size_t            span;       /* bytes of address space, a granule multiple */
+  size_t            mapped;     /* bytes mapped from base: span, or less below a granule */
+  size_t            dirty;      /* page multiple <= mapped */
+  uint64_t          last_use;   /* cached: large.c's operation count when parked */
+  uint32_t          state;      /* enum hak_large_state; 0 while being unmapped */
+  uint32_t          reserved;
   struct hak_large *lru_next, *lru_prev;
 } hak_large;
 

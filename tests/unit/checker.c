@@ -141,13 +141,15 @@ static void c_free_key(fixture *f) { f->h->free_key ^= 1; }
 
 /* ---- global state: large blocks, BigCache, segment cache, the map ----
  * The global fixture (made in the child, after the heap fixture): a live
- * large block of three granules, a large block parked in BigCache, a
+ * large block of three granules, a short span (one granule, 256 KiB
+ * mapped) and a full span of at least two granules parked in BigCache, a
  * segment in the segment cache, and a heap g whose only segment has one
  * FULL slab of live blocks and nothing cached (so dropping that segment
  * from g's lists disturbs no other check of g). */
 static struct {
   hak_large         *live;     /* 5 MiB: granules base, +2 MiB, +4 MiB */
-  hak_large         *cached;
+  hak_large         *cached;   /* short: never merged */
+  hak_large         *full;     /* >= 2 granules, all mapped */
   hak_heap          *g;
   hak_segment       *gseg;
   hak_large_index    li;
@@ -179,15 +181,20 @@ static void global_setup(fixture *f) {
   }
   G.gseg = (hak_segment *)r;
   G.live = large_of(hak_heap_malloc(f->h, (size_t)5 << 20));
+  void *fl = hak_heap_malloc(f->h, (size_t)4 << 20);   /* live while c is made: c is not cut from it */
   void *c = hak_heap_malloc(f->h, (size_t)256 << 10);
   G.cached = large_of(c);
   hak_heap_free(f->h, c);
+  hak_heap_free(f->h, fl);
+  G.full = large_of(fl);   /* the span fl ended in (merged with any cached neighbour) */
   hak_heap *g2 = hak_heap_new();                       /* its segment goes to the segment cache */
   (void)hak_heap_malloc(g2, 16);
   hak_heap_destroy(g2);
   hak__large_index(&G.li);
   hak__segment_cache_index(&G.ci);
-  if (G.cached->state != HAK_LARGE_CACHED || *G.ci.head == NULL || G.gseg->r.owner != G.g) {
+  if (G.cached->state != HAK_LARGE_CACHED || G.cached->mapped == G.cached->span || G.full == NULL ||
+      G.full->state != HAK_LARGE_CACHED || G.full->mapped != G.full->span || G.full->span < 2 * HAK_GRANULE ||
+      (*G.li.cache)->next == NULL || *G.ci.head == NULL || G.gseg->r.owner != G.g) {
     t_say("global fixture: no cached large block or cached segment\n");
     _exit(2);
   }
@@ -216,13 +223,52 @@ static hak_region *cached_seg(void) { return *G.ci.head; }
 
 static void c_large_magic(fixture *f) { (void)f; G.live->r.magic ^= 0x100; }
 static void c_large_owner(fixture *f) { G.live->r.owner = f->h; }
+static void c_large_span(fixture *f) { (void)f; G.live->span += HAK_PAGE; }
 static void c_large_size(fixture *f) { (void)f; G.live->r.size += 1; }
-static void c_large_align(fixture *f) { (void)f; G.live->align = HAK_GRANULE / 2; }
-static void c_large_unmapped_end(fixture *f) { (void)f; set_entry(G.live->r.base + G.live->r.size - 1, 0); }
+static void c_large_dirty(fixture *f) { (void)f; G.live->dirty = G.live->span + HAK_PAGE; }
+static void c_large_mapped(fixture *f) { (void)f; G.live->mapped = G.live->span - HAK_GRANULE; }
+static void c_large_unmapped_end(fixture *f) { (void)f; set_entry(G.live->r.base + G.live->span - 1, 0); }
 static void c_large_back_link(fixture *f) { (void)f; G.live->r.prev = &G.live->r; }
 static void c_large_live_state(fixture *f) { (void)f; G.live->state = HAK_LARGE_CACHED; }
 static void c_large_counter(fixture *f) { (void)f; hak_atomic_u64_add(&hak__ctr.large_live, 1, HAK_RELAXED); }
-static void c_bigcache_bucket(fixture *f) { (void)f; G.cached->bucket++; }
+static void c_bigcache_size(fixture *f) { (void)f; G.cached->r.size -= HAK_PAGE; }
+/* The first two cached spans swapped on the address list, links consistent. */
+static void c_bigcache_swap(fixture *f) {
+  (void)f;
+  hak_region *a = *G.li.cache, *b = a->next;
+  a->next = b->next;
+  if (b->next) b->next->prev = a;
+  b->prev = NULL;
+  b->next = a;
+  a->prev = b;
+  *G.li.cache = b;
+}
+/* The full span cut in two touching full spans, every list and counter
+ * kept consistent: only the merge rule is broken. */
+static void c_bigcache_split(fixture *f) {
+  (void)f;
+  hak_large *l = G.full, *t = hak__meta_large_new();
+  if (t == NULL) _exit(2);
+  t->r.base = l->r.base + HAK_GRANULE;
+  t->r.kind = HAK_REGION_LARGE;
+  t->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
+  t->span = t->mapped = t->r.size = l->span - HAK_GRANULE;
+  t->dirty = l->dirty > HAK_GRANULE ? l->dirty - HAK_GRANULE : 0;
+  t->state = HAK_LARGE_CACHED;
+  t->last_use = l->last_use;
+  l->dirty -= t->dirty;
+  l->span = l->mapped = l->r.size = HAK_GRANULE;
+  if (hak__segmap_set(t->r.base, t->span, &t->r) != 0) _exit(2);
+  t->r.prev = &l->r;
+  t->r.next = l->r.next;
+  if (l->r.next) l->r.next->prev = &t->r;
+  l->r.next = &t->r;
+  t->lru_prev = l;
+  t->lru_next = l->lru_next;
+  if (l->lru_next) l->lru_next->lru_prev = t;
+  else *G.li.lru_tail = t;
+  l->lru_next = t;
+}
 static void c_bigcache_lru_link(fixture *f) { (void)f; G.cached->lru_prev = G.cached; }
 /* A LIVE block pushed on the LRU head, links consistent. */
 static void c_bigcache_lru_live(fixture *f) {
@@ -233,8 +279,8 @@ static void c_bigcache_lru_live(fixture *f) {
   head->lru_prev = l;
   *G.li.lru_head = l;
 }
+static void c_bigcache_lru_future(fixture *f) { (void)f; G.cached->last_use = *G.li.epoch + 1; }
 static void c_bigcache_lru_tail(fixture *f) { (void)f; *G.li.lru_tail = NULL; }
-static void c_bigcache_budget(fixture *f) { (void)f; *G.li.cached_bytes = hak__opt->bigcache_bytes + HAK_PAGE; }
 static void c_bigcache_bytes(fixture *f) { (void)f; *G.li.cached_bytes -= HAK_PAGE; }
 static void c_segcache_magic(fixture *f) { (void)f; cached_seg()->magic ^= 0x100; }
 static void c_segcache_back_link(fixture *f) { (void)f; cached_seg()->prev = cached_seg(); }
@@ -272,6 +318,7 @@ static void c_map_large_dropped(fixture *f) {
   (void)f;
   unlink_region(G.li.live, &G.live->r);
   hak_atomic_u64_sub(&hak__ctr.large_live, 1, HAK_RELAXED);
+  *G.li.live_bytes -= G.live->r.size;
 }
 
 /* name = the oracle marker of the check it targets (+ a suffix when
@@ -312,18 +359,22 @@ static const struct ccase cases[] = {
   {"free_key", c_free_key, "free key corrupted", 0},
   {"large_magic", c_large_magic, "bad magic or kind in its descriptor", 1},
   {"large_owner", c_large_owner, "has an owner heap", 1},
-  {"large_geometry", c_large_size, "not aligned or out of range", 1},
-  {"large_align", c_large_align, "mapping alignment 1048576 is not a power of two", 1},
-  {"large_registered", c_large_unmapped_end, ": not registered in the address-space map", 1},
+  {"large_span", c_large_span, "not granule-aligned", 1},
+  {"large_size", c_large_size, "not a page multiple within its span", 1},
+  {"large_dirty", c_large_dirty, ": dirty prefix", 1},
+  {"large_mapped", c_large_mapped, ": mapped 4194304 of its span of 6291456", 1},
+  {"large_registered", c_large_unmapped_end, "of its span not mapped to it", 1},
   {"large_back_link", c_large_back_link, "on the live list has back link", 1},
   {"large_live_state", c_large_live_state, "on the live list but not live", 1},
   {"large_live_count", c_large_counter, "the large_live counter says", 1},
-  {"bigcache_entry", c_bigcache_bucket, "has state 2 bucket", 1},
+  {"bigcache_entry", c_bigcache_size, "has state 2, size", 1},
+  {"bigcache_order", c_bigcache_swap, "out of address order or overlapping", 1},
+  {"bigcache_unmerged", c_bigcache_split, "touch but were not merged", 1},
   {"bigcache_lru_link", c_bigcache_lru_link, "has LRU back link", 1},
   {"bigcache_lru_state", c_bigcache_lru_live, "is not cached: state 1", 1},
+  {"bigcache_lru_order", c_bigcache_lru_future, "out of order (used at", 1},
   {"bigcache_lru_tail", c_bigcache_lru_tail, "the LRU tail is 0x0 but the list ends at", 1},
-  {"bigcache_budget", c_bigcache_budget, "over its budget of", 1},
-  {"bigcache_counts", c_bigcache_bytes, "in buckets,", 1},
+  {"bigcache_counts", c_bigcache_bytes, "spans on the LRU,", 1},
   {"segcache_magic", c_segcache_magic, "segment cache: descriptor 0x", 1},
   {"segcache_back_link", c_segcache_back_link, "segment cache: back link of segment", 1},
   {"segcache_owner", c_segcache_owner, "still has an owner", 1},
