@@ -1,0 +1,1 @@
+asan[SEGV]: in __memcpy_avx512_unaligned_erms
