@@ -179,6 +179,24 @@ static void *thread_main(void *arg) {
   return NULL;                                    /* TLS destructor abandons the heap */
 }
 
+/* After the join every block the program held has been freed, so a LIVE
+ * block still in a heap is one the allocator lost: a remote free dropped by
+ * a push, a drain or an adoption (it is in no list and nobody holds it; the
+ * checker cannot tell it from a block in use, only the program can). */
+typedef struct { unsigned n; void *first; int cls; } live_count;
+static void count_live(void *arg, void *block, size_t usable, int cls, int state) {
+  (void)usable; (void)state;
+  live_count *c = arg;
+  if (c->n++ == 0) { c->first = block; c->cls = cls; }
+}
+static void expect_no_live(hak_heap *h, const char *which) {
+  live_count c = { 0, NULL, -1 };
+  hak_heap_visit_live(h, count_live, &c);
+  if (c.n)
+    hfz_fail("visit", "after join: %s %u holds %u LIVE blocks (first %p, cls %d) though the program freed "
+             "every block (lost frees)", which, hak_heap_id(h), c.n, c.first, c.cls);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc; (void)argv;
@@ -213,8 +231,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char msg[512];
   msg[0] = 0;
   if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "hak_check_all after join: %s", msg);
-  hak_heap *h = hak_heap_bind(NULL);
-  if (h) hak_heap_abandon(h);
+  /* Adopt every abandoned heap (the threads' heaps, which the leftovers
+   * above were just freed into: adoption must drain those frees) and look
+   * for lost blocks; the adopted heaps are unbound, hak_debug_reset frees
+   * them. */
+  hak_heap *h;
+  while ((h = hak_heap_adopt()) != NULL) expect_no_live(h, "adopted heap");
+  h = hak_heap_bind(NULL);
+  if (h) { expect_no_live(h, "main thread's heap"); hak_heap_abandon(h); }
   hak_debug_reset();
   msg[0] = 0;
   if (hak_check_all(msg, sizeof msg) != 0) hfz_fail("checker", "hak_check_all after reset: %s", msg);

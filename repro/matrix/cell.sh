@@ -27,6 +27,7 @@ name=$1 inst=$2 seed=$3
 pf=$(patch_file "$name")
 [ -f "$pf" ] || { echo "cell: no mutant $name" >&2; exit 2; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allow_user_segv_handler=0"
+[ "$inst" = gate ] && gate_setup "$name"
 
 # shellcheck disable=SC2046
 v=CELL_SRCHASH_$inst   # run.sh hashes the sources once per instrument
@@ -57,13 +58,23 @@ fi
 # The mutant tree starts from copies of the core's objects (timestamps
 # kept): make then recompiles only the files the patch touched (a patched
 # header: everything), instead of ~15 files per core variant per mutant.
+# The patched files must then be newer than every copied object: the tree's
+# src/ is written once (mutant.sh keeps it while its content is the same),
+# so a core variant built after that (the next instrument's) would be copied
+# in with objects newer than the patch, and make would link the REAL core
+# into the mutant's binaries.  So after each copy the patched files are
+# touched (make recompiles them, and their dependants, in every variant).
 seed_objs() {
   ./repro/bugs/mutant.sh tree "$name" >/dev/null || return 1
-  local o
+  local o f copied=0
   for o in "$ROOT"/build/*/obj "$ROOT"/build/san/*/obj; do
     [ -d "$o" ] || continue
     o=${o#"$ROOT"/}
-    [ -d "$T/$o" ] || { mkdir -p "$T/${o%/obj}"; cp -a "$ROOT/$o" "$T/$o"; }
+    [ -d "$T/$o" ] || { mkdir -p "$T/${o%/obj}"; cp -a "$ROOT/$o" "$T/$o"; copied=1; }
+  done
+  [ $copied = 1 ] || return 0
+  for f in $(cd "$T/src" && ls); do
+    cmp -s "$T/src/$f" "$ROOT/src/$f" || touch "$T/src/$f"
   done
 }
 if ! with_lock "m-$name" with_lock core seed_objs >"$d/build.log" 2>&1 ||
@@ -140,7 +151,7 @@ case $inst in
              preload) repro=repro/preload.sh ;;
              misuse) repro=tests/misuse/$nw.c ;;
              unit)   repro=tests/unit/${nw:-*}.c ;;
-             gate)   repro="make check-gate GATE_COMBOS=${nw:-$GATE_COMBOS} GATE_SUITES=unit" ;;
+             gate)   repro="make check-gate GATE_COMBOS=${nw:-$GATE_COMBOS} GATE_SUITES=unit${GATE_UNITS:+ SAN_UNIT_NAMES=$GATE_UNITS}" ;;
            esac; fi
     fi ;;
 esac
