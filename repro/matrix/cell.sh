@@ -124,12 +124,15 @@ case $inst in
     done ;;
   props)
     read -r g prop rc <<<"$CAND"
-    { RC_PARAMS="$rc" timeout -k 2 30 "$T/build/props-m/$g" --only "$prop" >"$d/replay.log" 2>"$d/replay.err"; } 2>/dev/null
+    # (a failing property writes its sequence to PROPS_REPRO_DIR, by default
+    # repro/props of the source tree: the cell's directory instead)
+    mkdir -p "$d/props-replay" "$d/props-core"
+    { PROPS_REPRO_DIR=$d/props-replay RC_PARAMS="$rc" timeout -k 2 30 "$T/build/props-m/$g" --only "$prop" >"$d/replay.log" 2>"$d/replay.err"; } 2>/dev/null
     if ! "$VERDICT" match "$ere" "$d/replay.log" >/dev/null; then
       why="not reproducible: $rc gives $("$VERDICT" sig "$d/replay.log")"
     # on the core, rapidcheck's reproduce mode must say the case passes
     # ("Reproduced result is not a failure"; it exits 1 then)
-    elif { RC_PARAMS="$rc" timeout -k 2 30 "$ROOT/build/props/$g" --only "$prop" >"$d/core.log" 2>&1; } 2>/dev/null
+    elif { PROPS_REPRO_DIR=$d/props-core RC_PARAMS="$rc" timeout -k 2 30 "$ROOT/build/props/$g" --only "$prop" >"$d/core.log" 2>&1; } 2>/dev/null
          ! grep -q 'Reproduced result is not a failure' "$d/core.log"; then
       why="fails on the real core: $("$VERDICT" sig "$d/core.log")"
     else repro="RC_PARAMS=\"$rc\" build/props/$g --only $prop"; fi ;;
