@@ -19,7 +19,7 @@ mkdir -p build/repro
 fails=0
 t0=${EPOCHREALTIME/./}
 lap() { echo "  ($(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms so far)"; }
-relacy_mutants=(09-drain-no-acquire 10-push-no-release)
+relacy_mutants=(01-drain-nonatomic 08-racy-push 09-drain-no-acquire 10-push-no-release)
 echo "PLAN: $((2 + 1 + ${#relacy_mutants[@]})) (determinism: clean + crash; relacy: the real queue + each mutant)"
 
 if ! make -s -j2 --no-print-directory sched build/fuzz/ops-replay-asan build/fuzz/mt-replay-asan \

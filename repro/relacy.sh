@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # repro/relacy.sh ITER MUTANT...: the remote queue under Relacy.
 # The real core's queue must survive ITER random weak-memory executions;
-# each mutant (repro/bugs/NAME.patch, built in its mutant tree) must fail.
+# each mutant (repro/bugs/NAME.patch, built in its mutant tree) must fail
+# with the Relacy report its patch header declares ("signature[relacy]: ERE",
+# repro/verdict.py match): a crash or another report is not a catch.
 # Logs: build/relacy/*.log.  Prints PASS:/FAIL: lines; exit 1 on any FAIL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +29,14 @@ for m in "$@"; do
   build/mutants/$m/build/relacy/remote_queue "$iter" >"$log/$m.log" 2>&1
   rc=$?
   ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-  what=$(grep -m1 -E 'DATA RACE|USER ASSERT|ASSERT FAILED|LIVELOCK|DEADLOCK|ACCESS TO' "$log/$m.log")
   it=$(grep -m1 '^iteration:' "$log/$m.log")
-  if [ $rc -ne 0 ] && [ -n "$what" ]; then
+  ere=$(sed -n '/^--- /q; s/^signature\[relacy\]: //p' "repro/bugs/$m.patch" | head -1)
+  if [ -z "$ere" ]; then
+    echo "FAIL: relacy/mutant-$m (repro/bugs/$m.patch declares no signature[relacy])"; fails=$((fails + 1))
+  elif [ $rc -ne 0 ] && what=$(./repro/verdict.py match "$ere" "$log/$m.log"); then
     echo "PASS: relacy/mutant-$m (caught: $what, $it, $ms ms)"
   else
-    echo "FAIL: relacy/mutant-$m (not caught in $iter iterations, exit $rc: $log/$m.log)"; fails=$((fails + 1))
+    echo "FAIL: relacy/mutant-$m (want $ere, got $(./repro/verdict.py sig "$log/$m.log") in $iter iterations, exit $rc: $log/$m.log)"; fails=$((fails + 1))
   fi
 done
 [ $fails -eq 0 ]

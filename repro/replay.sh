@@ -20,8 +20,11 @@
 #   sched    build/sched/sched-replay (plain)
 #   ops      build/fuzz/ops-replay, or ops-replay-asan when the signature is
 #            an ASan report (^asan...; ASan keeps its SEGV handler)
+#   mt       build/fuzz/mt-replay (plain; real threads, so a row is kept only
+#            when its input gives the signature on every replay: the matrix's
+#            mt findings are end-of-input checks after the join)
 #   preload  repro/preload.sh on the mutant's build/release/libhakmem.so
-# REPRO_MUTANT_KINDS (default "sched ops preload") limits the kinds checked.
+# REPRO_MUTANT_KINDS (default "sched ops mt preload") limits the kinds checked.
 #
 # Both modes print "PLAN: N" first (tests/check.sh), computed from MANIFEST;
 # MANIFEST_ROWS / MANIFEST_MUTANT_ROWS below are the committed row counts, so
@@ -29,8 +32,8 @@
 # Prints PASS:/FAIL: lines; exit 1 on any FAIL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-MANIFEST_ROWS=14          # reproducer lines of repro/MANIFEST
-MANIFEST_MUTANT_ROWS=12   # ... of which name a mutant (the rest: regression)
+MANIFEST_ROWS=26          # reproducer lines of repro/MANIFEST
+MANIFEST_MUTANT_ROWS=24   # ... of which name a mutant (the rest: regression)
 mode=${1:-core}
 fails=0
 pass() { echo "PASS: repro/$1"; }
@@ -51,7 +54,7 @@ listed=" "
 for l in "${lines[@]}"; do listed+="$(cut -f1 <<<"$l") "; done
 
 if [ "$mode" = --mutants ]; then
-  kinds=" ${REPRO_MUTANT_KINDS:-sched ops preload} "
+  kinds=" ${REPRO_MUTANT_KINDS:-sched ops mt preload} "
   # pass 1: the rows to check and, per mutant, every target they need
   declare -A targets=()
   rows=() nmut=0
@@ -63,6 +66,7 @@ if [ "$mode" = --mutants ]; then
     case $kind in
       sched)   tgt=build/sched/sched-replay ;;
       ops)     tgt=build/fuzz/ops-replay; [[ "$sig" == '^asan'* ]] && tgt=build/fuzz/ops-replay-asan ;;
+      mt)      tgt=build/fuzz/mt-replay ;;
       preload) tgt=build/release/libhakmem.so ;;
       *)       tgt= ;;
     esac
@@ -70,7 +74,7 @@ if [ "$mode" = --mutants ]; then
     [ -n "$tgt" ] && targets[$mutant]="${targets[$mutant]:-} $tgt"
   done
   echo "PLAN: ${#rows[@]}"
-  if [ "$kinds" = " sched ops preload " ] && [ "$nmut" -lt "$MANIFEST_MUTANT_ROWS" ]; then
+  if [ "$kinds" = " sched ops mt preload " ] && [ "$nmut" -lt "$MANIFEST_MUTANT_ROWS" ]; then
     fail "manifest (only $nmut mutant rows, $MANIFEST_MUTANT_ROWS planned: a reproducer was dropped)"
   fi
   # pass 2: build each mutant once
