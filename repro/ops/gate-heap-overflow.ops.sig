@@ -1,0 +1,1 @@
+asan[use-after-poison]: WRITE of size 337 in hak__calloc
