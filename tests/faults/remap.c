@@ -288,7 +288,8 @@ static void sweep(int outage) {
   CHECKF(r.by_kind[C_GROW] >= 2 && r.by_kind[C_MOVE] >= 1 && r.kept_shrinks >= 2,
          "baseline: %ld in-place grows and %ld moves by mremap, %d shrinks in place; want >= 2, 1, 2",
          r.by_kind[C_GROW], r.by_kind[C_MOVE], r.kept_shrinks);
-  long base = r.calls, k;
+  long base = r.calls, k, grows = r.by_kind[C_GROW], moves = r.by_kind[C_MOVE];
+  int shrinks = r.kept_shrinks;
   int bad = 0, surfaced = 0, hit[NKIND] = { 0 }, null_of[NKIND] = { 0 };
   for (k = 1; k <= base + 1; k++) {
     int rc = run_k(k, outage, &r, why, sizeof why);
@@ -300,10 +301,11 @@ static void sweep(int outage) {
   }
   CHECKF(bad == 0, "%d runs went wrong", bad);
   CHECKF(k == base + 1, "swept k = 1..%ld, the baseline run made %ld calls", k - 1, base);
-  t_say("  %s: %ld refused calls (every map and growing/moving mremap of the chain), %d surfaced as NULL + ENOMEM "
-        "with the old block intact; by kind (NULL/refused): map %d/%d, mremap-grow %d/%d, mremap-move %d/%d; %.1f s\n",
-        outage ? "outage" : "one-shot", base, surfaced, null_of[C_MAP], hit[C_MAP], null_of[C_GROW], hit[C_GROW],
-        null_of[C_MOVE], hit[C_MOVE], t_now() - t0);
+  t_say("  %s: the chain grows in place by mremap %ld times, moves %ld times, shrinks in place %d times; %ld refused "
+        "calls (every map and growing/moving mremap of the chain), %d surfaced as NULL + ENOMEM with the old block "
+        "intact; by kind (NULL/refused): map %d/%d, mremap-grow %d/%d, mremap-move %d/%d; %.1f s\n",
+        outage ? "outage" : "one-shot", grows, moves, shrinks, base, surfaced, null_of[C_MAP], hit[C_MAP],
+        null_of[C_GROW], hit[C_GROW], null_of[C_MOVE], hit[C_MOVE], t_now() - t0);
 }
 
 static void t_realloc_in_place_one_shot(void) { sweep(0); }
