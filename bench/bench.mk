@@ -3,7 +3,7 @@
 #                         -> bench/results/<date>-<commit>.md (+ .svg, .tsv)
 #     ALLOCS names: glibc hakmem hakmem-noharden mimalloc jemalloc tcmalloc, or a
 #     variant NAME@VAR=VAL (e.g. hakmem@HAKMEM_HUGEPAGES=0)
-#   make bench-syscalls   strace counts only (mmap/munmap/madvise/...)
+#   make bench-syscalls   mmap/munmap/madvise/mremap/brk per 1,000 ops (strace -c)
 #   make bench-smoke      each workload once under hakmem: PASS/FAIL lines (< 60 s)
 # Workloads are plain C programs calling malloc/free; the allocator is chosen
 # by LD_PRELOAD at run time, so one binary of each serves every allocator.
@@ -26,8 +26,10 @@ BENCH_LIBS = build/release/libhakmem.so $(if $(QUICK),,build/release-noharden/li
 bench: $(BENCH_LIBS) bench-progs
 	@NO_BUILD=1 QUICK=$(QUICK) REPS=$(REPS) ALLOCS="$(ALLOCS)" BENCH_CASES="$(BENCH_CASES)" bench/run.sh
 
+# memory syscalls per 1,000 operations, hakmem next to the peers (issue 19):
+# bench/results/<date>-syscalls.md (bench/syscalls.sh; ALLOCS, BENCH_CASES=regex)
 bench-syscalls: release bench-progs
-	@NO_BUILD=1 QUICK=1 ONLY_SYSCALLS=1 ALLOCS="$(ALLOCS)" BENCH_CASES="$(BENCH_CASES)" bench/run.sh
+	@ALLOCS="$(ALLOCS)" BENCH_CASES="$(BENCH_CASES)" bench/syscalls.sh
 
 bench-smoke: build/release/libhakmem.so bench-progs
 	@NO_BUILD=1 bench/run.sh --smoke

@@ -22,8 +22,65 @@
 # fuzz/ops oracle cannot see (it checks no drain-before-pop rule); for it,
 # step 3/4 require the replay to run clean on the mutant too, so the day the
 # oracle learns the rule this check goes red and the exception is removed.
+#
+# props/mutants.sh --group PATCH...: a mutant of another property group.
+# PATCH (repro/bugs/mutant.sh format) declares in its header
+#   property: GROUP NAME   the group binary (props/GROUP.cpp) and property
+#   message: ERE           the property's own failure line for this bug
+# The group's objects are linked with the mutant tree's build/props-core;
+# NAME must fail, shrink to at most PROPS_MUTANT_MAX_CMDS commands, and its
+# failure must be the declared message (a crash or the core's abort is not
+# a catch):                                   PASS: props/mutant-N
+# and the .ops written must replay clean on the real core (a reproducer
+# fails only because of its bug):            PASS: props/mutant-N-replays
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# group_mutant PATCH: the --group mode above
+group_mutant() {
+  local p=$1 name label tree g prop msg bin out log
+  name=$(basename "$p" .patch); label=mutant-$name
+  read -r g prop <<<"$(sed -n 's/^property: //p' "$p" | head -1)"
+  msg=$(sed -n 's/^message: //p' "$p" | head -1)
+  if [ -z "$g" ] || [ -z "$prop" ] || [ -z "$msg" ]; then
+    echo "FAIL: props/$label (no property: / message: line in $p)"; return 1
+  fi
+  tree=build/mutants/$name
+  out=${PROPS_MUTANT_DIR:-build/props/mutants}; mkdir -p "$out"
+  log=$out/$label.build.log
+  if ! repro/bugs/mutant.sh make "$p" -s -j"${PROPS_JOBS:-2}" build/props-core/libhakmem.a >"$log" 2>&1 ||
+     ! ${PROPS_CXX:-g++} -o "$tree/build/props-$g" build/props/obj/main.o build/props/obj/common.o \
+         "build/props/obj/$g.o" "$tree/build/props-core/libhakmem.a" -lrapidcheck -lpthread >>"$log" 2>&1; then
+    tail -20 "$log" | sed 's/^/    /'; echo "FAIL: props/$label (mutant does not build)"; return 1
+  fi
+  bin=$tree/build/props-$g
+  PROPS_REPRO_DIR="$out" RC_PARAMS="max_success=${PROPS_MUTANT_CASES:-400} ${PROPS_RC_EXTRA:-}" "$bin" \
+    --expect-fail "$prop" --max-cmds "${PROPS_MUTANT_MAX_CMDS:-8}" --label "$label" >"$out/$label.out" 2>"$out/$label.err"
+  local rc=$? why
+  grep -v '^PASS: \|^FAIL: ' "$out/$label.out"
+  why=$(grep -m1 '^  failure: ' "$out/$label.out")
+  if [ $rc -ne 0 ]; then
+    grep -E '^(PASS|FAIL): ' "$out/$label.out"; return 1
+  elif ! grep -qE "$msg" <<<"$why"; then
+    echo "  the failure is not the declared one (/$msg/):$why"; echo "FAIL: props/$label"; return 1
+  fi
+  echo "PASS: props/$label"
+  if [ ! -s "$out/$label.ops" ]; then echo "  no $out/$label.ops written"; echo "FAIL: props/$label-replays"; return 1; fi
+  if build/fuzz/ops-replay "$out/$label.ops" >"$out/$label.replay" 2>&1; then
+    echo "PASS: props/$label-replays"
+  else
+    echo "  $label.ops fails on the real core: $(repro/verdict.py sig "$out/$label.replay")"
+    echo "FAIL: props/$label-replays"; return 1
+  fi
+}
+if [ "${1:-}" = --group ]; then
+  shift
+  [ $# -gt 0 ] || { echo "FAIL: props/mutants (no mutant named)"; exit 1; }
+  st=0
+  for p in "$@"; do group_mutant "$p" || st=1; done
+  exit $st
+fi
+
 max_cmds=${PROPS_MUTANT_MAX_CMDS:-8}
 cases=${PROPS_MUTANT_CASES:-400}
 cxx=${PROPS_CXX:-g++}

@@ -12,7 +12,7 @@ PROPS_CXX      ?= g++
 PROPS_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Iinclude -fno-omit-frame-pointer
 PROPS_LIBS     := -lrapidcheck -lpthread
 PROPS_CORE_CFLAGS := -O1 -g -DHAK_CHECK_LEVEL=2 -DHAK_NO_OVERRIDE -fno-omit-frame-pointer
-PROPS_GROUPS   := p1_disjoint p2_metadata p3_classes p4_remote p5_api p6_exit
+PROPS_GROUPS   := p1_disjoint p2_metadata p3_classes p4_remote p5_api p6_exit p7_realloc
 # Property groups that use the heap state machine.
 PROPS_HM       := p1_disjoint p4_remote p6_exit
 
@@ -43,6 +43,7 @@ PROPS_CASES_p3_classes  := 300
 PROPS_CASES_p4_remote   := 400
 PROPS_CASES_p5_api      := 200
 PROPS_CASES_p6_exit     := 300
+PROPS_CASES_p7_realloc  := 150
 CASES ?= 2000
 
 .PHONY: props props-bins props-long props-mutants props-ops-roundtrip check-props
@@ -53,7 +54,7 @@ props-bins: $(addprefix build/props/,$(PROPS_GROUPS))
 props:
 	@$(MAKE) -s --no-print-directory -j$(JOBS) props-bins build/fuzz/ops-replay
 	@PROPS_JOBS=$(JOBS) ./props/run.sh $(foreach g,$(PROPS_GROUPS),$(g)=$(PROPS_CASES_$(g)))
-	@echo "PLAN: $$((3 * $(words $(PROPS_MUTANTS)) + 1)) (props-mutants: 3 per mutant; props-ops-roundtrip: 1)"
+	@echo "PLAN: $$((3 * $(words $(PROPS_MUTANTS)) + 2 * $(words $(PROPS_GROUP_MUTANTS)) + 1)) (props-mutants: 3 per mutant of property 1, 2 per mutant of another group; props-ops-roundtrip: 1)"
 	@$(MAKE) -s --no-print-directory props-mutants props-ops-roundtrip
 
 # The fuzz/ops encoding of the state machine's sequences replays clean on
@@ -88,9 +89,17 @@ props-long:
 #   free-double-list          (repro catalog) a remote free also caches the
 #                             block in the freeing heap: queue + cache
 PROPS_MUTANTS := props-refill-no-drain props-drain-no-detach props-flush-keeps-cached free-double-list
+# Mutants of the other groups (props/mutants/NAME.patch; each names its
+# property and the failure line it must produce, props/mutants.sh --group):
+#   p7-large-copy-whole-pages  realloc from a large block to a smaller tier
+#                              copies whole pages: the partial last page of
+#                              the prefix is lost (realloc-tiers)
+PROPS_GROUP_MUTANTS := props/mutants/p7-large-copy-whole-pages.patch
 props-mutants: build/props/obj/main.o build/props/obj/common.o build/props/obj/heapmodel.o \
-               build/props/obj/p1_disjoint.o build/fuzz/ops-replay
-	@PROPS_CXX="$(PROPS_CXX)" PROPS_JOBS=$(JOBS) ./props/mutants.sh $(PROPS_MUTANTS)
+               build/props/obj/p1_disjoint.o build/props/obj/p7_realloc.o build/fuzz/ops-replay
+	@PROPS_CXX="$(PROPS_CXX)" PROPS_JOBS=$(JOBS) ./props/mutants.sh $(PROPS_MUTANTS); st=$$?; \
+	 PROPS_CXX="$(PROPS_CXX)" PROPS_JOBS=$(JOBS) PROPS_MUTANT_CASES=300 ./props/mutants.sh --group $(PROPS_GROUP_MUTANTS) || st=1; \
+	 exit $$st
 
 check-props: props
 CHECK_SUITES += check-props

@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The plan (tests/check.sh): how many properties (PASS lines) each group
 # binary checks.  Written here, not asked of the binaries, so a property
 # deleted from its source is a FAIL of make check.
-declare -A props_in=([p1_disjoint]=1 [p2_metadata]=1 [p3_classes]=3 [p4_remote]=1 [p5_api]=4 [p6_exit]=2)
+declare -A props_in=([p1_disjoint]=1 [p2_metadata]=1 [p3_classes]=3 [p4_remote]=1 [p5_api]=4 [p6_exit]=2 [p7_realloc]=1)
 plan=0
 for spec in "$@"; do plan=$((plan + ${props_in[${spec%%=*}]:-0})); done
 echo "PLAN: $plan"

@@ -82,14 +82,20 @@ check-misuse: $(MISUSE_LIB)
 FAULTS_ULIMIT_KB ?= 262144
 build/tests/faults/sweep: tests/faults/sweep.c tests/t.h $(CORE_HDRS) build/check/libhakmem.a | build/tests/faults
 	$(CC) $(TEST_CFLAGS) $< -o $@ -Wl,--wrap=hak__os_map build/check/libhakmem.a -lpthread
+build/tests/faults/remap: tests/faults/remap.c tests/t.h $(CORE_HDRS) build/check/libhakmem.a | build/tests/faults
+	$(CC) $(TEST_CFLAGS) $< -o $@ -Wl,--wrap=hak__os_map -Wl,--wrap=hak__os_remap build/check/libhakmem.a -lpthread
 build/tests/faults/ulimit: tests/faults/ulimit.c tests/t.h $(CORE_HDRS) build/release/libhakmem.a | build/tests/faults
 	$(CC) $(TEST_CFLAGS) $< -o $@ build/release/libhakmem.a -lpthread
 
-# plan: sweep prints 2 PASS lines (one shot, outage), ulimit 1
+# plan: sweep prints 2 PASS lines (one shot, outage), remap 2 (the same
+# over a large-realloc chain that grows and shrinks in place, mremap
+# refused too; see remap.c), ulimit 2 (every tier; realloc in place); tests/faults/mutants.sh prints its
+# own plan (one PASS per broken core of tests/faults/mutants/ that remap
+# or ulimit must catch with its declared message)
 .PHONY: check-faults
 check-faults: build/check/libhakmem.a build/release/libhakmem.a
-	@echo "PLAN: 3"; fail=0; \
-	for t in sweep ulimit; do \
+	@echo "PLAN: 6"; fail=0; \
+	for t in sweep remap ulimit; do \
 	  if ! $(MAKE) -s --no-print-directory build/tests/faults/$$t; then \
 	    echo "FAIL: faults/$$t (does not build)"; fail=1; continue; fi; \
 	done; \
@@ -98,6 +104,12 @@ check-faults: build/check/libhakmem.a build/release/libhakmem.a
 	  if [ $$rc -eq 1 ]; then fail=1; \
 	  elif [ $$rc -ne 0 ]; then echo "FAIL: faults/sweep (crashed or timed out: exit $$rc)"; fail=1; fi; \
 	fi; \
+	if [ -x build/tests/faults/remap ]; then \
+	  timeout -k 5 180 ./build/tests/faults/remap; rc=$$?; \
+	  if [ $$rc -eq 1 ]; then fail=1; \
+	  elif [ $$rc -ne 0 ]; then echo "FAIL: faults/remap (crashed or timed out: exit $$rc)"; fail=1; fi; \
+	fi; \
+	FAULTS_ULIMIT_KB=$(FAULTS_ULIMIT_KB) ./tests/faults/mutants.sh || fail=1; \
 	if [ -x build/tests/faults/ulimit ]; then \
 	  ( ulimit -S -v $(FAULTS_ULIMIT_KB) && exec timeout -k 5 60 ./build/tests/faults/ulimit ); rc=$$?; \
 	  if [ $$rc -eq 1 ]; then fail=1; \

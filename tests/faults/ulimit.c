@@ -117,6 +117,133 @@ static size_t realloc_phase(void) {
   return n;
 }
 
+/* ---- realloc in place up to the limit (issue 19) -------------------------
+ * A large block grows by realloc, an eighth at a time, until the kernel
+ * refuses: large.c first extends the mapping in place (mremap), else moves
+ * its pages onto a fresh reservation; at the limit both are refused.  The
+ * refusal must be NULL + ENOMEM with the old block live and every byte as
+ * written (a word pattern over the whole block), a realloc that shrinks it
+ * must still work in place (the limit does not matter: nothing is
+ * mapped), and the block grows again once the shrink gave address space
+ * back.  RLIMIT_AS means nothing to sanitizer builds (shadow memory
+ * reserves terabytes) nor under Valgrind (its own address-space manager). */
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#    define T_SANITIZER 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define T_SANITIZER 1
+#endif
+
+static uint64_t word_at(size_t i) { uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull; return x ^ (x >> 31); }
+static void fill_words(unsigned char *p, size_t from, size_t to) {   /* from, to: multiples of 8 */
+  for (size_t i = from; i < to; i += 8) { uint64_t w = word_at(i); memcpy(p + i, &w, 8); }
+}
+static size_t first_bad_word(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i + 8 <= n; i += 8) { uint64_t w; memcpy(&w, p + i, 8); if (w != word_at(i)) return i; }
+  return n;
+}
+
+/* The block under realloc: a fault inside it means the core unmapped the
+ * program's pages; report it as this test's failure, by name. */
+static volatile uintptr_t old_lo, old_hi;
+static volatile size_t old_n, new_n;
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  uintptr_t a = (uintptr_t)si->si_addr;
+  if (a >= old_lo && a < old_hi)
+    t_say("  realloc %zu -> %zu: fault at %p inside the old block %p: its pages were unmapped\n", old_n, new_n,
+          (void *)a, (void *)old_lo);
+  else
+    t_say("  signal %d at %p\n", sig, (void *)a);
+  t_say("FAIL: faults/realloc_in_place_limit\n");
+  _exit(1);
+}
+static int all_mapped(const void *p, size_t n) {   /* mincore in pieces: no buffer from malloc */
+  unsigned char vec[1024];
+  for (size_t off = 0; off < n; off += sizeof vec * 4096) {
+    size_t len = n - off < sizeof vec * 4096 ? n - off : sizeof vec * 4096;
+    if (mincore((char *)p + off, (len + 4095) & ~(size_t)4095, vec) != 0) return 0;
+  }
+  return 1;
+}
+
+static void t_realloc_in_place_limit(void) {
+#ifdef T_SANITIZER
+  t_skip("sanitizer build: RLIMIT_AS cannot bound a process with shadow memory");
+  return;
+#endif
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) { t_skip("under Valgrind: it manages the address space itself"); return; }
+  long lim = limit_kib();
+  if (lim < 0) { t_say("  no address-space limit set (run under ulimit -S -v, see tests/tests.mk)\n"); REQUIRE(0); }
+  size_t n = (size_t)3 << 20;
+  unsigned char *p = malloc(n);
+  REQUIRE(p != NULL);
+  fill_words(p, 0, n);
+  int in_place = 0, moved = 0, steps = 0, e = 0;
+  struct sigaction sa, was_segv, was_bus;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, &was_segv);
+  sigaction(SIGBUS, &sa, &was_bus);
+  for (;;) {
+    size_t m = (n + n / 8 + 4095) & ~(size_t)4095;
+    errno = 0;
+    old_lo = (uintptr_t)p, old_hi = (uintptr_t)p + n, old_n = n, new_n = m;
+    unsigned char *q = realloc(p, m);
+    old_lo = old_hi = 0;
+    if (q == NULL) { e = errno; break; }
+    steps++;
+    if (q == p) in_place++; else moved++;
+    size_t bad = first_bad_word(q, n);
+    CHECKF(bad == n, "realloc %zu -> %zu lost the contents at byte %zu", n, m, bad);
+    fill_words(q, n, m);   /* touches up to the limit: bounded by the rlimit */
+    p = q;
+    n = m;
+    if (steps > 10000) break;
+  }
+  CHECKF(e == ENOMEM, "realloc at the limit: NULL with errno %d after %d steps, want ENOMEM", e, steps);
+  if (!all_mapped(p, n)) {
+    t_say("  failed realloc %zu -> more: the old block %p is no longer mapped\n", n, (void *)p);
+    REQUIRE(0);
+  }
+  sigaction(SIGSEGV, &was_segv, NULL);
+  sigaction(SIGBUS, &was_bus, NULL);
+  CHECKF(hak_block_state(p) == HAK_BLOCK_LIVE, "failed realloc: old block not live");
+  CHECKF(malloc_usable_size(p) >= n, "failed realloc: usable size %zu < %zu", malloc_usable_size(p), n);
+  size_t bad = first_bad_word(p, n);
+  CHECKF(bad == n, "failed realloc %zu -> more changed the old block at byte %zu", n, bad);
+  CHECKF(in_place > 0, "no growth step kept the block in place (%d steps, %d moved)", steps, moved);
+  CHECKF(n >= (size_t)lim * 1024 / 4, "only %zu MiB before ENOMEM, limit %ld MiB", n >> 20, lim >> 10);
+  /* shrink at the limit: in place, contents kept */
+  size_t s = n / 4 & ~(size_t)4095;
+  errno = 0;
+  unsigned char *q = realloc(p, s);
+  CHECKF(q == p, "shrinking realloc %zu -> %zu at the limit returned %p for %p (errno %d)", n, s, (void *)q,
+         (void *)p, errno);
+  if (q != NULL) {
+    p = q;
+    bad = first_bad_word(p, s);
+    CHECKF(bad == s, "shrinking realloc %zu -> %zu lost the contents at byte %zu", n, s, bad);
+    /* the shrink gave address space back (tail granules cached, given back
+     * on the next refusal): the block grows again */
+    size_t g = s + s / 2;
+    q = realloc(p, g);
+    CHECKF(q != NULL, "realloc %zu -> %zu after the shrink: NULL with errno %d", s, g, errno);
+    if (q != NULL) {
+      p = q;
+      CHECKF(first_bad_word(p, s) == s, "realloc %zu -> %zu after the shrink lost the contents", s, g);
+    }
+  }
+  free(p);
+  t_say("  realloc in place: grew 3 -> %zu MiB in %d steps (%d in place, %d moved) before ENOMEM (limit %ld MiB); "
+        "old block intact; shrank to %zu MiB in place and grew again\n", n >> 20, steps, in_place, moved, lim >> 10,
+        s >> 20);
+}
+
 static void t_address_space_limit(void) {
   long lim = limit_kib();
   if (lim < 0) { t_say("  no address-space limit set (run under ulimit -S -v, see tests/tests.mk)\n"); REQUIRE(0); }
@@ -150,6 +277,7 @@ static void t_address_space_limit(void) {
 
 int main(void) {
   t_init(55);
+  T_RUN(t_realloc_in_place_limit);   /* first: its failure is named, the crash of a later phase is not */
   T_RUN(t_address_space_limit);
   return t_done();
 }
