@@ -37,6 +37,28 @@
 #error "define T_SUITE before including t.h"
 #endif
 
+/* T_SANITIZER: this program is built with ASan, MSan or TSan, whose
+ * shadow memory reserves terabytes and keeps the address space around the
+ * core's hint window; t_under_valgrind(): running under Valgrind, which
+ * manages the address space itself.  Tests that need the real kernel's
+ * address space (placement, RLIMIT_AS) t_skip() in both. */
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#    define T_SANITIZER 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define T_SANITIZER 1
+#endif
+static inline int t_under_valgrind(void) {   /* its preload objects are mapped */
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  int vg = 0;
+  while (f && !vg && fgets(line, sizeof line, f)) vg = strstr(line, "vgpreload") != NULL;
+  if (f) fclose(f);
+  return vg;
+}
+
 static int t_cur_failed_;   /* checks failed in the running test */
 static int t_any_failed_;   /* tests failed in this program */
 static int t_passed_;

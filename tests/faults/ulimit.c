@@ -127,14 +127,6 @@ static size_t realloc_phase(void) {
  * mapped), and the block grows again once the shrink gave address space
  * back.  RLIMIT_AS means nothing to sanitizer builds (shadow memory
  * reserves terabytes) nor under Valgrind (its own address-space manager). */
-#if defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
-#    define T_SANITIZER 1
-#  endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define T_SANITIZER 1
-#endif
 
 static uint64_t word_at(size_t i) { uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull; return x ^ (x >> 31); }
 static void fill_words(unsigned char *p, size_t from, size_t to) {   /* from, to: multiples of 8 */
@@ -174,8 +166,7 @@ static void t_realloc_in_place_limit(void) {
   t_skip("sanitizer build: RLIMIT_AS cannot bound a process with shadow memory");
   return;
 #endif
-  const char *pre = getenv("LD_PRELOAD");
-  if (pre && strstr(pre, "vgpreload")) { t_skip("under Valgrind: it manages the address space itself"); return; }
+  if (t_under_valgrind()) { t_skip("under Valgrind: it manages the address space itself"); return; }
   long lim = limit_kib();
   if (lim < 0) { t_say("  no address-space limit set (run under ulimit -S -v, see tests/tests.mk)\n"); REQUIRE(0); }
   size_t n = (size_t)3 << 20;

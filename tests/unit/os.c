@@ -18,28 +18,12 @@ int hak__segmap_set(uintptr_t base, size_t size, void *region);
 /* Placement cases need the real kernel's address space: sanitizer builds
  * of the core use no hints (the tools keep their shadow around the hint
  * window, src/os.c) and Valgrind refuses TiB-sized maps. */
-#if defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
-#    define T_SANITIZER 1
-#  endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define T_SANITIZER 1
-#endif
-static int under_valgrind(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  int vg = 0;
-  while (f && !vg && fgets(line, sizeof line, f)) vg = strstr(line, "vgpreload") != NULL;
-  if (f) fclose(f);
-  return vg;
-}
 static int placement_unavailable(void) {
 #ifdef T_SANITIZER
   t_skip("sanitizer build: the core places maps without hints");
   return 1;
 #else
-  if (under_valgrind()) { t_skip("under Valgrind: no TiB-sized maps"); return 1; }
+  if (t_under_valgrind()) { t_skip("under Valgrind: no TiB-sized maps"); return 1; }
   return 0;
 #endif
 }
