@@ -21,6 +21,9 @@
  * hints so each input maps the same addresses (fuzz/ops.c end of input).
  * Weak: sanitizers/ links fuzz/ops.c with cores built without HAK_FUZZ. */
 __attribute__((weak)) void hak_fuzz_os_reset(void);
+/* src/heap.c, fuzz builds only: put the caches back in their canonical
+ * state after hak_debug_reset (1: rebuilt, 0: restored, -1: OS refused). */
+__attribute__((weak)) int hak_fuzz_canon(void);
 /* src/os.c, fuzz builds only: maps left before the armed injected failure
  * (0: none armed or already consumed).  Without it (cores built without
  * HAK_FUZZ) fuzz/ops falls back to accepting ENOMEM for the rest of the input. */

@@ -108,7 +108,7 @@ static void quarantine_flushed(void) {      /* heap destroy and reset flush it *
  * this leaves idle run in fuzz/mt, the property suite and the unit tests,
  * which keep the defaults.  The environment still wins. */
 __attribute__((constructor(101))) static void fuzz_options(void) {
-  setenv("HAKMEM_SEGMENT_CACHE", "64", 0);
+  setenv("HAKMEM_SEGMENT_CACHE", "128", 0);   /* src/heap.c: 48 of them are the canonical set */
   setenv("HAKMEM_BIGCACHE_MB", "256", 0);
 }
 
@@ -846,6 +846,26 @@ static void reset_all(void) {
   S.nlive = 0; S.nab = 0; S.nbulk = 0; S.live_bytes = 0;
 }
 
+/* Canonical state for the next input.  What a block's predecessors left in
+ * the caches changed addresses, classes' slabs and OS calls, so a
+ * persistent fuzzer ran a different program each time (AFL++ stability
+ * 55%; check-determinism: 419 of 1127 corpus inputs differed on a second
+ * run).  Fuzz builds of the core restore a fixed set of cached segments and
+ * one large span, resident (src/heap.c hak_fuzz_canon); other cores (the
+ * sanitizer gate links this file with its own) trim every cache and
+ * restart the hints: the same state, mapped and faulted in afresh. */
+static unsigned long canon_rebuilds;
+static void canonical_caches(void) {
+  if (hak_fuzz_canon) {
+    int rc = hak_fuzz_canon();
+    if (rc < 0) hfz_fail("canon", "hak_fuzz_canon: the OS refused the canonical caches (errno %d)", errno);
+    canon_rebuilds += (unsigned)rc;
+    return;
+  }
+  hak_trim();
+  if (hak_fuzz_os_reset) hak_fuzz_os_reset();
+}
+
 static void end_of_input(void) {
   S.opno = S.nops;
   hak_os_fail_nth(0);
@@ -864,13 +884,7 @@ static void end_of_input(void) {
   full_check(S.deep);
   if (S.bound) { hak_heap_bind(NULL); S.bound = NULL; }
   hak_debug_reset();
-  /* Canonical state for the next input: no cached segments or large
-   * blocks, hints from the start.  What a block's predecessors left in the
-   * caches changed addresses, classes' slabs and OS calls, so a persistent
-   * fuzzer ran a different program each time (AFL++ stability 55%;
-   * check-determinism: 419 of 1127 corpus inputs differed on a second run). */
-  hak_trim();
-  if (hak_fuzz_os_reset) hak_fuzz_os_reset();
+  canonical_caches();
   quarantine_flushed();
   char msg[512];
   msg[0] = 0;
@@ -938,7 +952,7 @@ static void warm_up(void) {
   hak_heap_bind(NULL);
   hak_debug_reset();
   hak_trim();
-  if (hak_fuzz_os_reset) hak_fuzz_os_reset();
+  canonical_caches();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

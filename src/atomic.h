@@ -93,6 +93,10 @@ static inline uint64_t hak_atomic_u64_sub(hak_atomic_u64 *a, uint64_t x, int ord
   HAK_ATOMIC_HOOK();
   return __atomic_fetch_sub(&a->v, x, order);
 }
+static inline uint64_t hak_atomic_u64_or(hak_atomic_u64 *a, uint64_t x, int order) {
+  HAK_ATOMIC_HOOK();
+  return __atomic_fetch_or(&a->v, x, order);
+}
 /* Raise *a to at least x (peak tracking). */
 static inline void hak_atomic_u64_max(hak_atomic_u64 *a, uint64_t x) {
   uint64_t cur = hak_atomic_u64_load(a, HAK_RELAXED);

@@ -508,21 +508,26 @@ static int check_segment_cache(const hak_segcache_index *ci, char *msg, size_t l
 }
 
 /* The map's non-empty entries, in address order. */
-typedef struct map_iter { size_t top, i; uintptr_t a, e; } map_iter;
+/* The map's non-empty entries, in address order: the granules of the
+ * groups segmap.c's index says ever held one (see hak__segmap_next_used). */
+typedef struct map_iter { uintptr_t g, end, a, e; hak_region **leaf; } map_iter;
 static int map_next(map_iter *it) {
-  for (; it->top < (1u << HAK_SEGMAP_TOP_BITS); it->top++, it->i = 0) {
-    hak_region **leaf = hak_atomic_ptr_peek((hak_atomic_ptr *)&hak__segmap[it->top]);
-    if (leaf == NULL) continue;
-    while (it->i < (1u << HAK_SEGMAP_LEAF_BITS)) {
-      size_t i = it->i++;
-      uintptr_t e = (uintptr_t)hak_atomic_ptr_peek((hak_atomic_ptr *)&leaf[i]);
-      if (e == 0) continue;
-      it->a = ((it->top << HAK_SEGMAP_LEAF_BITS) | i) << HAK_GRANULE_SHIFT;
-      it->e = e;
-      return 1;
+  for (;;) {
+    if (it->g >= it->end) {   /* the next group that ever held an entry: its 64 granules share a leaf */
+      uintptr_t n = hak__segmap_next_used(it->g);
+      if (n >= HAK_SEGMAP_GRANULES) return 0;
+      it->g = n;
+      it->end = (n | 63) + 1;
+      it->leaf = hak_atomic_ptr_peek((hak_atomic_ptr *)&hak__segmap[n >> HAK_SEGMAP_LEAF_BITS]);
+      if (it->leaf == NULL) { it->g = it->end; continue; }   /* its first registration could not make the leaf */
     }
+    uintptr_t g = it->g++;
+    uintptr_t e = (uintptr_t)hak_atomic_ptr_peek((hak_atomic_ptr *)&it->leaf[g & ((1u << HAK_SEGMAP_LEAF_BITS) - 1)]);
+    if (e == 0) continue;
+    it->a = g << HAK_GRANULE_SHIFT;
+    it->e = e;
+    return 1;
   }
-  return 0;
 }
 
 static int on_lists(hak_region *const *heads, unsigned n, size_t unit, const hak_region *r) {
@@ -542,7 +547,7 @@ static int owner_orphaned(const all_ctx *c, const hak_heap *o) {
 /* The counts differ: name the region that is on no list. */
 static int find_unlisted(const all_ctx *c, const hak_large_index *li, const hak_segcache_index *ci,
                          char *msg, size_t len) {
-  map_iter it = { 0, 0, 0, 0 };
+  map_iter it = { 0, 0, 0, 0, NULL };
   hak_region *heads[LARGE_LISTS];
   while (map_next(&it)) {
     hak_region *r = hak__segmap_region(it.e);
@@ -573,7 +578,7 @@ static int find_unlisted(const all_ctx *c, const hak_large_index *li, const hak_
 static int check_map(const all_ctx *c, const hak_large_index *li, const hak_segcache_index *ci, size_t large_listed,
                      char *msg, size_t len) {
   size_t owned = 0, unowned = 0, large = 0;
-  map_iter it = { 0, 0, 0, 0 };
+  map_iter it = { 0, 0, 0, 0, NULL };
   while (map_next(&it)) {
     hak_region *r = hak__segmap_region(it.e);
     if (r->magic != (HAK_REGION_MAGIC ^ r->kind) || r->kind < HAK_REGION_TINY || r->kind > HAK_REGION_LARGE)

@@ -325,3 +325,35 @@ HAK_EXPORT void hak_trim(void) {
   hak__segment_cache_release(SIZE_MAX);
   hak__bigcache_release(SIZE_MAX);
 }
+
+#ifdef HAK_FUZZ
+/* Fuzz builds: the canonical state a persistent fuzzer starts each input
+ * from, after hak_debug_reset.  The caches hold a fixed set, mapped once
+ * and faulted in as inputs touch it (CANON_* below: more than most inputs
+ * use), in address order, with the clocks restarted and the hint past them; whatever an
+ * input mapped beyond that set is unmapped.  So one input takes the same
+ * path every run (AFL++ stability, replays that find what the fuzzer
+ * found) and finds its memory resident, where hak_trim after each input
+ * made every input map and fault in afresh.  When the set itself was
+ * disturbed (see segment.c and large.c), everything is trimmed and the set
+ * built again: the same state, at the cost of a few milliseconds.
+ * Returns 1 after a rebuild, 0 otherwise, -1 if the OS refused a map. */
+#define CANON_TINY  24                   /* tiny segments */
+#define CANON_MID   24                   /* first-level mid chunks */
+#define CANON_LARGE ((size_t)32 << 20)   /* one span for large blocks */
+static int canon_built;
+
+HAK_EXPORT int hak_fuzz_canon(void);
+HAK_EXPORT int hak_fuzz_canon(void) {
+  int seg = hak__segment_fuzz_canon(), large = hak__large_fuzz_canon();   /* both: each drops its extras */
+  if (canon_built && seg == 0 && large == 0) {
+    hak_fuzz_os_reset();
+    return 0;
+  }
+  hak_trim();
+  hak__os_fuzz_mark(1);
+  canon_built = hak__large_fuzz_build(CANON_LARGE) == 0 && hak__segment_fuzz_build(CANON_TINY, CANON_MID) == 0;
+  hak__os_fuzz_mark(0);
+  return canon_built ? 1 : -1;
+}
+#endif

@@ -32,6 +32,14 @@ int   hak__os_decommit(void *p, size_t size);
 void *hak__os_remap(void *p, size_t old_size, size_t new_size, void *fixed);  /* NULL: failed, range kept */
 void  hak__os_hugepage(void *p, size_t size);
 void  hak__os_populate(void *p, size_t size);   /* prefault, advice only */
+#ifdef HAK_FUZZ   /* fuzz builds only: the canonical state between inputs (heap.c hak_fuzz_canon) */
+void  hak__os_fuzz_mark(int restart);
+HAK_EXPORT void hak_fuzz_os_reset(void);
+int   hak__segment_fuzz_build(unsigned tiny, unsigned mid);
+int   hak__segment_fuzz_canon(void);
+int   hak__large_fuzz_build(size_t bytes);
+int   hak__large_fuzz_canon(void);
+#endif
 uintptr_t hak__os_random(void);
 int   hak__read_proc_status_vmhwm(unsigned long *kib);   /* peak RSS, no allocation */
 int   hak__os_dup_stderr(void);
@@ -45,6 +53,8 @@ void  hak__os_protect_readonly(void *p, size_t size);
 extern hak_region **hak__segmap[1u << HAK_SEGMAP_TOP_BITS];
 int  hak__segmap_set(uintptr_t base, size_t size, hak_region *r);  /* 0, or -1 ENOMEM */
 void hak__segmap_clear(uintptr_t base, size_t size);
+#define HAK_SEGMAP_GRANULES ((uintptr_t)1 << (HAK_SEGMAP_TOP_BITS + HAK_SEGMAP_LEAF_BITS))
+uintptr_t hak__segmap_next_used(uintptr_t granule);   /* checker's walk: see segmap.c */
 
 /* A map entry is the descriptor's address with HAK_SEGMAP_TINY or'ed in for
  * a tiny segment (descriptors are 8-byte aligned).  free's fast path then

@@ -578,3 +578,58 @@ void hak__large_index(hak_large_index *out) {
   *out = (hak_large_index){ &live_head, &cache_head, &lru_head, &lru_tail,
                             &cached_bytes, &dirty_bytes, &live_bytes, &epoch };
 }
+
+#ifdef HAK_FUZZ
+/* ---- fuzz builds: the canonical span cache ------------------------------
+ * (see hak_fuzz_canon in heap.c and the same section of segment.c).  One
+ * span of canon_span bytes at canon_base (faulted in as inputs touch it); after
+ * each input every other cached span is unmapped, the canonical one counts
+ * as dirty whole (an overestimate only costs calloc a memset) and the
+ * operation clock restarts, so each input starts with the same cache.  An
+ * input that split it for good (a live block at the reset, a block moved
+ * away by mremap, a span cut short or unmapped) leaves it broken: -1, and
+ * the caller rebuilds. */
+static uintptr_t canon_base;
+static size_t canon_span;
+
+int hak__large_fuzz_canon(void) {
+  hak_large *gone = NULL, *keep = NULL;
+  hak_lock_acquire(&large_lock);
+  int ok = canon_span != 0 && live_head == NULL;
+  for (hak_region *r = cache_head, *next; r != NULL; r = next) {
+    next = r->next;
+    hak_large *c = (hak_large *)r;
+    if (r->base == canon_base && c->span == canon_span && FULL(c)) { keep = c; continue; }
+    if (r->base < canon_base + canon_span && r->base + c->span > canon_base) ok = 0;
+    evict(c, &gone);
+  }
+  if (keep == NULL) ok = 0;
+  else {
+    dirty_bytes += keep->span - keep->dirty;
+    keep->dirty = keep->span;
+    keep->last_use = 0;
+  }
+  epoch = 0;
+  live_peak = 0;
+  live_peak_at = 0;
+  as_limited_until = 0;
+  hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
+  hak_lock_release(&large_lock);
+  finish(gone, NULL);
+  return ok ? 0 : -1;
+}
+
+/* The canonical span: one block of `bytes` mapped and freed into the
+ * (empty) cache. */
+int hak__large_fuzz_build(size_t bytes) {
+  size_t dirty;
+  canon_span = 0;
+  void *p = hak__large_alloc(bytes, HAK_GRANULE, &dirty);
+  if (p == NULL) return -1;
+  hak_large *l = (hak_large *)hak__region_of((uintptr_t)p);
+  canon_base = l->r.base;
+  canon_span = l->span;
+  hak__large_free(l, p);
+  return hak__large_fuzz_canon();
+}
+#endif

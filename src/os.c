@@ -87,10 +87,18 @@ static hak_atomic_u64 hint_misses;   /* misses in a row; >= HINT_MISSES_MAX: hin
  * extra OS call that moved an injected failure: 1 of 1127 corpus inputs
  * replayed differently).  Release builds have none of this. */
 static uintptr_t window_start(void) { return HINT_WINDOW_LO; }
+static uint64_t canon_hint;   /* where a reset restarts the hint: past the canonical caches (0: the start) */
 HAK_EXPORT void hak_fuzz_os_reset(void);
 HAK_EXPORT void hak_fuzz_os_reset(void) {
-  hak_atomic_u64_store(&hint_addr, 0, HAK_RELAXED);
+  hak_atomic_u64_store(&hint_addr, canon_hint, HAK_RELAXED);
   hak_atomic_u64_store(&hint_misses, 0, HAK_RELAXED);
+}
+/* hak_fuzz_canon (heap.c): restart = 1 before it maps its canonical caches
+ * from the window's start, 0 after, so later resets start past them
+ * (instead of probing their taken ranges, one wasted map each). */
+void hak__os_fuzz_mark(int restart) {
+  canon_hint = restart ? 0 : hak_atomic_u64_load(&hint_addr, HAK_RELAXED);
+  hak_fuzz_os_reset();
 }
 /* Maps left before the injected failure (0: none armed, or consumed).
  * fuzz/ops accepts NULL + ENOMEM only from the operation during which an

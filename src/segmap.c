@@ -37,6 +37,48 @@ static hak_region **leaf_for(uintptr_t granule, int create) {
   return expected;
 }
 
+/* The checker walks every entry of the map (check.c), and a leaf has 8192
+ * of them: scanned whole, the walk was a tenth of a fuzzing run.  So the
+ * map keeps an index of where it ever had entries: one bit per GROUP of 64
+ * granules (128 MiB) set before the group's first entry is stored, and a
+ * summary bit per 64 groups.  Bits are never cleared (a freed region's
+ * group is walked and found empty), so the index only bounds the walk and
+ * cannot hide an entry.  Written on the slow path that registers regions. */
+#define GROUP_SHIFT 6   /* check.c's map_next walks a group as 64 entries of one leaf */
+#define NGROUPS ((uintptr_t)1 << (HAK_SEGMAP_TOP_BITS + HAK_SEGMAP_LEAF_BITS - GROUP_SHIFT))
+static hak_atomic_u64 group_used[NGROUPS / 64];
+static hak_atomic_u64 summary_used[NGROUPS / 64 / 64];
+
+static void note_group(uintptr_t granule) {
+  uintptr_t g = granule >> GROUP_SHIFT;
+  uint64_t bit = (uint64_t)1 << (g & 63);
+  if (hak_atomic_u64_load(&group_used[g >> 6], HAK_RELAXED) & bit) return;
+  hak_atomic_u64_or(&group_used[g >> 6], bit, HAK_RELAXED);
+  hak_atomic_u64_or(&summary_used[g >> 12], (uint64_t)1 << ((g >> 6) & 63), HAK_RELAXED);
+}
+
+/* The first granule index >= granule in a group that ever had an entry,
+ * or HAK_SEGMAP_GRANULES when there is none. */
+uintptr_t hak__segmap_next_used(uintptr_t granule) {
+  uintptr_t g = granule >> GROUP_SHIFT;
+  while (g < NGROUPS) {
+    uint64_t w = hak_atomic_u64_load(&group_used[g >> 6], HAK_RELAXED) >> (g & 63);
+    if (w != 0) {
+      uintptr_t hit = g + (uintptr_t)__builtin_ctzll(w);
+      return hit == granule >> GROUP_SHIFT ? granule : hit << GROUP_SHIFT;
+    }
+    g = (g | 63) + 1;   /* the next word of groups: find one whose summary bit is set */
+    uintptr_t word = g >> 6;
+    while (word < NGROUPS / 64) {
+      uint64_t s = hak_atomic_u64_load(&summary_used[word >> 6], HAK_RELAXED) >> (word & 63);
+      if (s != 0) { word += (uintptr_t)__builtin_ctzll(s); break; }
+      word = (word | 63) + 1;
+    }
+    g = word << 6;
+  }
+  return HAK_SEGMAP_GRANULES;
+}
+
 int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
   if (size == 0 || base >= HAK_SEGMAP_LIMIT || size > HAK_SEGMAP_LIMIT - base) {
     if (HAK_CHECK_LEVEL >= 1)
@@ -50,6 +92,7 @@ int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
   for (uintptr_t g = first; g <= last; g++) {   /* make every leaf first: all or nothing */
     if (leaf_for(g, 1) == NULL) return -1;
   }
+  for (uintptr_t g = first; g <= last; g = (g | ((1u << GROUP_SHIFT) - 1)) + 1) note_group(g);
   void *entry = (void *)((uintptr_t)r | (r->kind == HAK_REGION_TINY ? HAK_SEGMAP_TINY : 0));
   for (uintptr_t g = first; g <= last; g++) {
     hak_region **leaf = leaf_for(g, 0);

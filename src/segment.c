@@ -223,3 +223,94 @@ void hak__segment_unlock_all(int child) {
 /* The checker's view (check.c walks the cache under hak__segment_lock_all);
  * pointers to the list itself, so its unit test can corrupt it. */
 void hak__segment_cache_index(hak_segcache_index *out) { *out = (hak_segcache_index){ &cache_head, &cache_count }; }
+
+#ifdef HAK_FUZZ
+/* ---- fuzz builds: the canonical segment cache ---------------------------
+ * A persistent fuzzer must start every input from the same state, or one
+ * input runs a different program each time (hak_fuzz_canon in heap.c).
+ * Trimming every cache after each input gave that, at the price of
+ * mapping and faulting in every segment afresh: most of an input's time
+ * on a VM where a first touch costs ~11 us a page.  Instead a fixed set
+ * of segments, mapped once, is put back in the cache after
+ * each input in address order with every chunk marked populated; segments
+ * an input mapped beyond it are unmapped.  The set is known by address,
+ * size and kind, so a member that an input unmapped (cache limit) and
+ * anything mapped in its place are noticed, and the caller rebuilds. */
+#define CANON_MAX 64
+typedef struct { uintptr_t base; size_t size; int kind; } canon_seg;
+static canon_seg canon[CANON_MAX];
+static unsigned canon_n;
+
+static void mark_populated(hak_segment *seg) {   /* every chunk: no populate calls (see the build) */
+  memset(seg->populated, 0, sizeof seg->populated);
+  for (size_t i = 0; i < seg->r.size / HAK_POPULATE_CHUNK; i++) seg->populated[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+static int canon_find(uintptr_t base) {
+  unsigned lo = 0, hi = canon_n;
+  while (lo < hi) {
+    unsigned mid = (lo + hi) / 2;
+    if (canon[mid].base < base) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < canon_n && canon[lo].base == base ? (int)lo : -1;
+}
+
+int hak__segment_fuzz_canon(void) {
+  hak_region *keep[CANON_MAX] = { NULL }, *drop = NULL;
+  int ok = canon_n != 0;
+  hak_lock_acquire(&cache_lock);
+  for (hak_region *r; (r = cache_head) != NULL;) {
+    list_remove(&cache_head, r);
+    cache_count--;
+    hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    int k = canon_find(r->base);
+    if (k >= 0 && canon[k].size == r->size && canon[k].kind == r->kind && keep[k] == NULL) {
+      keep[k] = r;
+    } else {
+      r->next = drop;
+      drop = r;
+    }
+  }
+  for (unsigned k = canon_n; k-- > 0;) {   /* pushed from the top: the head is the lowest address */
+    if (keep[k] == NULL) { ok = 0; continue; }
+    mark_populated((hak_segment *)keep[k]);
+    list_push(&cache_head, keep[k]);
+    cache_count++;
+    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+  }
+  hak_lock_release(&cache_lock);
+  while (drop != NULL) {
+    hak_region *next = drop->next;
+    segment_unmap((hak_segment *)drop);
+    drop = next;
+  }
+  return ok ? 0 : -1;
+}
+
+/* Map `tiny` tiny segments and `mid` mid chunks of the first level's
+ * size and make them the canonical set (the caller emptied the cache).
+ * They are marked populated but not prefaulted: pages fault in when an
+ * input first touches them and stay for the next inputs, so a rebuild
+ * (an input that trimmed, or gave memory back after an injected OS
+ * failure) costs maps, not 100 MiB of faults. */
+int hak__segment_fuzz_build(unsigned tiny, unsigned mid) {
+  canon_n = 0;
+  size_t mid_size = hak__opt->arena_init_bytes > HAK_MID_CHUNK_MAX ? HAK_MID_CHUNK_MAX : hak__opt->arena_init_bytes;
+  for (unsigned i = 0; i < tiny + mid && i < CANON_MAX; i++) {
+    int kind = i < tiny ? HAK_REGION_TINY : HAK_REGION_MID;
+    size_t size = kind == HAK_REGION_TINY ? HAK_TINY_SEG_SIZE : mid_size;
+    hak_segment *seg = segment_map(kind, size);
+    if (seg == NULL) return -1;
+    hak_lock_acquire(&cache_lock);
+    list_push(&cache_head, &seg->r);
+    cache_count++;
+    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    hak_lock_release(&cache_lock);
+    unsigned j = canon_n++;   /* insertion sort by address */
+    while (j > 0 && canon[j - 1].base > seg->r.base) { canon[j] = canon[j - 1]; j--; }
+    canon[j] = (canon_seg){ seg->r.base, size, kind };
+  }
+  return hak__segment_fuzz_canon();
+}
+#endif

@@ -209,14 +209,17 @@ static void set_entry(uintptr_t a, uintptr_t e) {
   hak_region **leaf = hak__segmap[(a >> (HAK_GRANULE_SHIFT + HAK_SEGMAP_LEAF_BITS)) & ((1u << HAK_SEGMAP_TOP_BITS) - 1)];
   leaf[(a >> HAK_GRANULE_SHIFT) & ((1u << HAK_SEGMAP_LEAF_BITS) - 1)] = (hak_region *)e;
 }
-/* A granule with no entry in the leaf of the live large block. */
+/* A granule with no entry among those the map walk visits (segmap.c's
+ * index: groups of 64 granules that ever held an entry), from the live
+ * large block's group on.  A granule of a group that never held an entry
+ * is outside the walk: only a wild write could put an entry there. */
 static uintptr_t free_granule(void) {
-  uintptr_t base = G.live->r.base & ~(((uintptr_t)1 << (HAK_GRANULE_SHIFT + HAK_SEGMAP_LEAF_BITS)) - 1);
-  for (uintptr_t i = 0; i < (1u << HAK_SEGMAP_LEAF_BITS); i++) {
-    uintptr_t a = base + (i << HAK_GRANULE_SHIFT);
+  for (uintptr_t g = hak__segmap_next_used(G.live->r.base >> HAK_GRANULE_SHIFT); g < HAK_SEGMAP_GRANULES;
+       g = hak__segmap_next_used(g + 1)) {
+    uintptr_t a = g << HAK_GRANULE_SHIFT;
     if (hak__segmap_entry(a) == 0) return a;
   }
-  t_say("no free granule in the leaf\n");
+  t_say("no free granule in the walked groups\n");
   _exit(2);
 }
 static hak_region *cached_seg(void) { return *G.ci.head; }
