@@ -108,7 +108,7 @@ static void quarantine_flushed(void) {      /* heap destroy and reset flush it *
  * this leaves idle run in fuzz/mt, the property suite and the unit tests,
  * which keep the defaults.  The environment still wins. */
 __attribute__((constructor(101))) static void fuzz_options(void) {
-  setenv("HAKMEM_SEGMENT_CACHE", "128", 0);   /* src/heap.c: 48 of them are the canonical set */
+  setenv("HAKMEM_SEGMENT_CACHE", "128", 0);   /* src/heap.c: 96 of them are the canonical set */
   setenv("HAKMEM_BIGCACHE_MB", "256", 0);
 }
 
@@ -860,6 +860,7 @@ static void canonical_caches(void) {
     int rc = hak_fuzz_canon();
     if (rc < 0) hfz_fail("canon", "hak_fuzz_canon: the OS refused the canonical caches (errno %d)", errno);
     canon_rebuilds += (unsigned)rc;
+    if (trace && rc) fprintf(stderr, "end of input: canonical caches rebuilt (%lu so far)\n", canon_rebuilds);
     return;
   }
   hak_trim();

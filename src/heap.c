@@ -338,9 +338,9 @@ HAK_EXPORT void hak_trim(void) {
  * disturbed (see segment.c and large.c), everything is trimmed and the set
  * built again: the same state, at the cost of a few milliseconds.
  * Returns 1 after a rebuild, 0 otherwise, -1 if the OS refused a map. */
-#define CANON_TINY  24                   /* tiny segments */
-#define CANON_MID   24                   /* first-level mid chunks */
-#define CANON_LARGE ((size_t)32 << 20)   /* one span for large blocks */
+#define CANON_TINY  48                   /* tiny segments */
+#define CANON_MID   48                   /* first-level mid chunks */
+#define CANON_LARGE ((size_t)128 << 20)  /* one span for large blocks: 64 granules */
 static int canon_built;
 
 HAK_EXPORT int hak_fuzz_canon(void);

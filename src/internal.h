@@ -34,6 +34,7 @@ void  hak__os_hugepage(void *p, size_t size);
 void  hak__os_populate(void *p, size_t size);   /* prefault, advice only */
 #ifdef HAK_FUZZ   /* fuzz builds only: the canonical state between inputs (heap.c hak_fuzz_canon) */
 void  hak__os_fuzz_mark(int restart);
+void *hak__os_fuzz_map_at(uintptr_t addr, size_t size);   /* exactly there, or NULL */
 HAK_EXPORT void hak_fuzz_os_reset(void);
 int   hak__segment_fuzz_build(unsigned tiny, unsigned mid);
 int   hak__segment_fuzz_canon(void);

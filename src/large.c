@@ -585,26 +585,69 @@ void hak__large_index(hak_large_index *out) {
  * span of canon_span bytes at canon_base (faulted in as inputs touch it); after
  * each input every other cached span is unmapped, the canonical one counts
  * as dirty whole (an overestimate only costs calloc a memset) and the
- * operation clock restarts, so each input starts with the same cache.  An
- * input that split it for good (a live block at the reset, a block moved
- * away by mremap, a span cut short or unmapped) leaves it broken: -1, and
- * the caller rebuilds. */
+ * operation clock restarts, so each input starts with the same cache.
+ * Parts of it an input gave back are mapped again in place; -1 (the caller
+ * rebuilds everything) when that cannot be done: a live block at the
+ * reset, a cached span reaching outside it (a block at its end grown in
+ * place by mremap into a neighbour's freed place). */
 static uintptr_t canon_base;
 static size_t canon_span;
 
+#define CANON_GAPS 64
 int hak__large_fuzz_canon(void) {
-  hak_large *gone = NULL, *keep = NULL;
+  hak_large *gone = NULL, *spare = NULL;
+  uintptr_t gap[CANON_GAPS], at = canon_base, end = canon_base + canon_span;
+  size_t gap_len[CANON_GAPS];
+  unsigned ngaps = 0;
   hak_lock_acquire(&large_lock);
   int ok = canon_span != 0 && live_head == NULL;
-  for (hak_region *r = cache_head, *next; r != NULL; r = next) {
+  for (hak_region *r = cache_head, *next; r != NULL; r = next) {   /* address order */
     next = r->next;
     hak_large *c = (hak_large *)r;
-    if (r->base == canon_base && c->span == canon_span && FULL(c)) { keep = c; continue; }
-    if (r->base < canon_base + canon_span && r->base + c->span > canon_base) ok = 0;
+    if (r->base >= at && r->base + c->span <= end && FULL(c)) {   /* a piece of the canonical span */
+      if (r->base > at && ngaps < CANON_GAPS) gap[ngaps] = at, gap_len[ngaps++] = r->base - at;
+      else if (r->base > at) ok = 0;
+      at = r->base + c->span;
+      continue;
+    }
+    /* a span cut short (a refused map made a small block keep only its
+     * pages) is unmapped and its place mapped again as a gap; one reaching
+     * outside the canonical span cannot be given its place back */
+    if (r->base < end && r->base + c->span > canon_base && (r->base < canon_base || r->base + c->span > end)) ok = 0;
     evict(c, &gone);
   }
-  if (keep == NULL) ok = 0;
-  else {
+  if (at < end && ngaps < CANON_GAPS) gap[ngaps] = at, gap_len[ngaps++] = end - at;
+  else if (at < end) ok = 0;
+  hak_lock_release(&large_lock);
+  finish(gone, NULL);
+  /* What the input gave back (hak_trim, the retry after a refused map, a
+   * block mremapped away) is mapped again in its place and merges back. */
+  for (unsigned i = 0; i < ngaps && ok; i++) {
+    void *p = hak__os_fuzz_map_at(gap[i], gap_len[i]);
+    hak_large *l = p != NULL ? hak__meta_large_new() : NULL;
+    if (l == NULL || hak__segmap_set(gap[i], gap_len[i], &l->r) != 0) {
+      if (p != NULL) hak__os_unmap(p, gap_len[i]);
+      if (l != NULL) hak__meta_large_free(l);
+      ok = 0;
+      break;
+    }
+    l->r.base = gap[i];
+    l->r.kind = HAK_REGION_LARGE;
+    l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
+    l->span = l->mapped = gap_len[i];
+    l->dirty = 0;
+    if (hak__opt->hugepages) hak__os_hugepage(p, gap_len[i]);
+    hak_lock_acquire(&large_lock);
+    cache_insert(l, &spare);
+    hak_lock_release(&large_lock);
+    finish(NULL, spare);
+    spare = NULL;
+  }
+  hak_lock_acquire(&large_lock);
+  hak_large *keep = (hak_large *)cache_head;
+  if (keep == NULL || keep->r.base != canon_base || keep->span != canon_span || !FULL(keep) || keep->r.next != NULL)
+    ok = 0;
+  if (ok) {
     dirty_bytes += keep->span - keep->dirty;
     keep->dirty = keep->span;
     keep->last_use = 0;
@@ -615,7 +658,6 @@ int hak__large_fuzz_canon(void) {
   as_limited_until = 0;
   hak_atomic_u64_store(&hak__ctr.bigcache_bytes, cached_bytes, HAK_RELAXED);
   hak_lock_release(&large_lock);
-  finish(gone, NULL);
   return ok ? 0 : -1;
 }
 

@@ -139,6 +139,22 @@ static void note_mapped(size_t size) {   /* hak__os_unmap subtracts it again */
   hak_atomic_u64_max(&hak__ctr.peak_mapped, now);
 }
 
+#ifdef HAK_FUZZ
+/* Exactly [addr, addr + size), or NULL: hak_fuzz_canon repairs its
+ * canonical caches in place.  Not subject to injected failures (the
+ * harness, not the program, asks). */
+void *hak__os_fuzz_map_at(uintptr_t addr, size_t size) {
+  void *p = raw_map((void *)addr, size);
+  if (p == NULL) return NULL;
+  if ((uintptr_t)p != addr) {
+    raw_unmap(p, size);
+    return NULL;
+  }
+  note_mapped(size);
+  return p;
+}
+#endif
+
 void *hak__os_map_unfailing(size_t size) {
   void *p = raw_map(NULL, size);
   if (p == NULL) { errno = ENOMEM; return NULL; }

@@ -59,9 +59,8 @@ static hak_segment *cache_take(int kind) {
   return (hak_segment *)r;
 }
 
-static hak_segment *segment_map(int kind, size_t size) {
-  void *base = hak__os_map(size, HAK_GRANULE);
-  if (base == NULL) return NULL;
+/* A segment descriptor for the fresh mapping [base, base + size), registered. */
+static hak_segment *segment_init(void *base, int kind, size_t size) {
   hak_segment *seg = hak__meta_segment_new();
   if (seg == NULL) {
     hak__os_unmap(base, size);
@@ -85,6 +84,11 @@ static hak_segment *segment_map(int kind, size_t size) {
       hak_atomic_u64_load(&hak__ctr.mapped, HAK_RELAXED) >= HAK_HUGEPAGE_AFTER + size)
     hak__os_hugepage(base, size);
   return seg;
+}
+
+static hak_segment *segment_map(int kind, size_t size) {
+  void *base = hak__os_map(size, HAK_GRANULE);
+  return base == NULL ? NULL : segment_init(base, kind, size);
 }
 
 static void segment_unmap(hak_segment *seg) {
@@ -233,9 +237,9 @@ void hak__segment_cache_index(hak_segcache_index *out) { *out = (hak_segcache_in
  * on a VM where a first touch costs ~11 us a page.  Instead a fixed set
  * of segments, mapped once, is put back in the cache after
  * each input in address order with every chunk marked populated; segments
- * an input mapped beyond it are unmapped.  The set is known by address,
- * size and kind, so a member that an input unmapped (cache limit) and
- * anything mapped in its place are noticed, and the caller rebuilds. */
+ * an input mapped beyond it are unmapped, members it unmapped are mapped
+ * again in their place.  -1 (the caller rebuilds everything) only when
+ * that place cannot be had. */
 #define CANON_MAX 64
 typedef struct { uintptr_t base; size_t size; int kind; } canon_seg;
 static canon_seg canon[CANON_MAX];
@@ -272,6 +276,22 @@ int hak__segment_fuzz_canon(void) {
       drop = r;
     }
   }
+  hak_lock_release(&cache_lock);
+  while (drop != NULL) {   /* first: a member's place may be taken by one of these */
+    hak_region *next = drop->next;
+    segment_unmap((hak_segment *)drop);
+    drop = next;
+  }
+  /* Members an input gave back (hak_trim, or the retry after a refused map)
+   * are mapped again in their place: fresh pages, the same state. */
+  for (unsigned k = 0; k < canon_n && ok; k++) {
+    if (keep[k] != NULL) continue;
+    void *base = hak__os_fuzz_map_at(canon[k].base, canon[k].size);
+    hak_segment *seg = base != NULL ? segment_init(base, canon[k].kind, canon[k].size) : NULL;
+    if (seg == NULL) ok = 0;
+    else keep[k] = &seg->r;
+  }
+  hak_lock_acquire(&cache_lock);
   for (unsigned k = canon_n; k-- > 0;) {   /* pushed from the top: the head is the lowest address */
     if (keep[k] == NULL) { ok = 0; continue; }
     mark_populated((hak_segment *)keep[k]);
@@ -280,11 +300,6 @@ int hak__segment_fuzz_canon(void) {
     hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
   }
   hak_lock_release(&cache_lock);
-  while (drop != NULL) {
-    hak_region *next = drop->next;
-    segment_unmap((hak_segment *)drop);
-    drop = next;
-  }
   return ok ? 0 : -1;
 }
 
