@@ -347,6 +347,7 @@ HAK_EXPORT int hak_fuzz_canon(void);
 HAK_EXPORT int hak_fuzz_canon(void) {
   int seg = hak__segment_fuzz_canon(), large = hak__large_fuzz_canon();   /* both: each drops its extras */
   if (canon_built && seg == 0 && large == 0) {
+    hak__segmap_fuzz_prune();
     hak_fuzz_os_reset();
     return 0;
   }
@@ -354,6 +355,7 @@ HAK_EXPORT int hak_fuzz_canon(void) {
   hak__os_fuzz_mark(1);
   canon_built = hak__large_fuzz_build(CANON_LARGE) == 0 && hak__segment_fuzz_build(CANON_TINY, CANON_MID) == 0;
   hak__os_fuzz_mark(0);
+  hak__segmap_fuzz_prune();
   return canon_built ? 1 : -1;
 }
 #endif

@@ -40,6 +40,7 @@ int   hak__segment_fuzz_build(unsigned tiny, unsigned mid);
 int   hak__segment_fuzz_canon(void);
 int   hak__large_fuzz_build(size_t bytes);
 int   hak__large_fuzz_canon(void);
+void  hak__segmap_fuzz_prune(void);
 #endif
 uintptr_t hak__os_random(void);
 int   hak__read_proc_status_vmhwm(unsigned long *kib);   /* peak RSS, no allocation */

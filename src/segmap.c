@@ -42,17 +42,20 @@ static hak_region **leaf_for(uintptr_t granule, int create) {
  * map keeps an index of where it ever had entries: one bit per GROUP of 64
  * granules (128 MiB) set before the group's first entry is stored, and a
  * summary bit per 64 groups.  Bits are never cleared (a freed region's
- * group is walked and found empty), so the index only bounds the walk and
- * cannot hide an entry.  Written on the slow path that registers regions. */
+ * group is walked and found empty; fuzz builds prune empty groups between
+ * inputs), so the index only bounds the walk and cannot hide an entry.
+ * Written on the slow path that registers regions. */
 #define GROUP_SHIFT 6   /* check.c's map_next walks a group as 64 entries of one leaf */
 #define NGROUPS ((uintptr_t)1 << (HAK_SEGMAP_TOP_BITS + HAK_SEGMAP_LEAF_BITS - GROUP_SHIFT))
 static hak_atomic_u64 group_used[NGROUPS / 64];
 static hak_atomic_u64 summary_used[NGROUPS / 64 / 64];
+static hak_atomic_u64 groups_end;   /* one past the highest group ever used: where the walk stops */
 
 static void note_group(uintptr_t granule) {
   uintptr_t g = granule >> GROUP_SHIFT;
   uint64_t bit = (uint64_t)1 << (g & 63);
   if (hak_atomic_u64_load(&group_used[g >> 6], HAK_RELAXED) & bit) return;
+  hak_atomic_u64_max(&groups_end, g + 1);
   hak_atomic_u64_or(&group_used[g >> 6], bit, HAK_RELAXED);
   hak_atomic_u64_or(&summary_used[g >> 12], (uint64_t)1 << ((g >> 6) & 63), HAK_RELAXED);
 }
@@ -60,8 +63,8 @@ static void note_group(uintptr_t granule) {
 /* The first granule index >= granule in a group that ever had an entry,
  * or HAK_SEGMAP_GRANULES when there is none. */
 uintptr_t hak__segmap_next_used(uintptr_t granule) {
-  uintptr_t g = granule >> GROUP_SHIFT;
-  while (g < NGROUPS) {
+  uintptr_t g = granule >> GROUP_SHIFT, end = (uintptr_t)hak_atomic_u64_load(&groups_end, HAK_RELAXED);
+  while (g < end) {
     uint64_t w = hak_atomic_u64_load(&group_used[g >> 6], HAK_RELAXED) >> (g & 63);
     if (w != 0) {
       uintptr_t hit = g + (uintptr_t)__builtin_ctzll(w);
@@ -69,7 +72,7 @@ uintptr_t hak__segmap_next_used(uintptr_t granule) {
     }
     g = (g | 63) + 1;   /* the next word of groups: find one whose summary bit is set */
     uintptr_t word = g >> 6;
-    while (word < NGROUPS / 64) {
+    while (word < (end + 63) / 64) {
       uint64_t s = hak_atomic_u64_load(&summary_used[word >> 6], HAK_RELAXED) >> (word & 63);
       if (s != 0) { word += (uintptr_t)__builtin_ctzll(s); break; }
       word = (word | 63) + 1;
@@ -78,6 +81,31 @@ uintptr_t hak__segmap_next_used(uintptr_t granule) {
   }
   return HAK_SEGMAP_GRANULES;
 }
+
+#ifdef HAK_FUZZ
+/* Fuzz builds, between inputs (quiescent, like hak_debug_reset): groups
+ * left empty lose their bit, so the walk does not keep visiting what one
+ * input (or the warm-up's 2048 large blocks: 4 GiB, 36 groups) once
+ * mapped and gave back. */
+void hak__segmap_fuzz_prune(void) {
+  for (uintptr_t g = hak__segmap_next_used(0); g < HAK_SEGMAP_GRANULES; g = hak__segmap_next_used(g)) {
+    uintptr_t grp = g >> GROUP_SHIFT, first = grp << GROUP_SHIFT;
+    hak_region **leaf = hak_atomic_ptr_peek((hak_atomic_ptr *)&hak__segmap[first >> HAK_SEGMAP_LEAF_BITS]);
+    int empty = 1;
+    for (uintptr_t i = 0; leaf != NULL && i < ((uintptr_t)1 << GROUP_SHIFT) && empty; i++)
+      empty = hak_atomic_ptr_peek((hak_atomic_ptr *)&leaf[(first + i) & (LEAF_ENTRIES - 1)]) == NULL;
+    if (empty) {
+      uint64_t w = hak_atomic_u64_load(&group_used[grp >> 6], HAK_RELAXED) & ~((uint64_t)1 << (grp & 63));
+      hak_atomic_u64_store(&group_used[grp >> 6], w, HAK_RELAXED);
+      if (w == 0) {
+        uint64_t sw = hak_atomic_u64_load(&summary_used[grp >> 12], HAK_RELAXED) & ~((uint64_t)1 << ((grp >> 6) & 63));
+        hak_atomic_u64_store(&summary_used[grp >> 12], sw, HAK_RELAXED);
+      }
+    }
+    g = first + ((uintptr_t)1 << GROUP_SHIFT);
+  }
+}
+#endif
 
 int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
   if (size == 0 || base >= HAK_SEGMAP_LIMIT || size > HAK_SEGMAP_LIMIT - base) {

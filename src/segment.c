@@ -246,8 +246,9 @@ static canon_seg canon[CANON_MAX];
 static unsigned canon_n;
 
 static void mark_populated(hak_segment *seg) {   /* every chunk: no populate calls (see the build) */
+  size_t n = seg->r.size / HAK_POPULATE_CHUNK;   /* a multiple of 64 */
   memset(seg->populated, 0, sizeof seg->populated);
-  for (size_t i = 0; i < seg->r.size / HAK_POPULATE_CHUNK; i++) seg->populated[i >> 6] |= (uint64_t)1 << (i & 63);
+  memset(seg->populated, 0xff, n / 8);
 }
 
 static int canon_find(uintptr_t base) {
