@@ -16,9 +16,16 @@
 #                         model accepted ENOMEM from every operation after
 #                         osfail; the exact one only from the record that
 #                         consumed the failure (model[null]).
-# The determinism check's own red cases (fuzz/mutants/det-*.patch, patches
-# of fuzz/ops.c): `patch -p1 < fuzz/mutants/det-no-reset.patch`, then
-# `make check-determinism` reports 424 of 1127 inputs (measured at 171f2e8); det-no-warm-up: 1.
+# The determinism check's own red cases (fuzz/mutants/det-*.patch):
+#   det-no-reset (fuzz/ops.c: no canonical caches after an input): `patch
+#     -p1 < fuzz/mutants/det-no-reset.patch; make check-determinism` reports
+#     276 of 1127 inputs (measured at 5d24e19; 424 at 171f2e8 with the
+#     per-input trim it replaced);  det-no-warm-up: 1 (at 171f2e8);
+#   det-canon-keeps-extras (src/segment.c: the canon keeps the segments an
+#     input mapped beyond the set): `repro/bugs/mutant.sh make
+#     fuzz/mutants/det-canon-keeps-extras.patch build/fuzz/ops-replay`, then
+#     build/mutants/det-canon-keeps-extras/build/fuzz/ops-replay -d
+#     corpus/ops: 57 of 1127 (at 5d24e19).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 echo "PLAN: 4"
