@@ -18,8 +18,10 @@
 # repro/verdict.py match ERE LOG.  A timeout, a crash without an oracle line
 # or another oracle's finding is a FAIL, not "still fails".  Binaries:
 #   sched    build/sched/sched-replay (plain)
-#   ops      build/fuzz/ops-replay, or ops-replay-asan when the signature is
-#            an ASan report (^asan...; ASan keeps its SEGV handler)
+#   ops      build/fuzz/ops-replay-asan, the binary repro/matrix/cell.sh finds
+#            and checks ops inputs on (an input can depend on the build: with
+#            the canonical caches, which segment heads the cache differs
+#            between the plain and the ASan build; 24-segcache-any-kind)
 #   mt       build/fuzz/mt-replay (plain; real threads, so a row is kept only
 #            when its input gives the signature on every replay: the matrix's
 #            mt findings are end-of-input checks after the join)
@@ -65,7 +67,7 @@ if [ "$mode" = --mutants ]; then
     [[ "$kinds" == *" $kind "* ]] || continue
     case $kind in
       sched)   tgt=build/sched/sched-replay ;;
-      ops)     tgt=build/fuzz/ops-replay; [[ "$sig" == '^asan'* ]] && tgt=build/fuzz/ops-replay-asan ;;
+      ops)     tgt=build/fuzz/ops-replay-asan ;;
       mt)      tgt=build/fuzz/mt-replay ;;
       preload) tgt=build/release/libhakmem.so ;;
       *)       tgt= ;;
