@@ -11,7 +11,10 @@
 #
 # AFL++: fuzz/ops runs one -M instance (ASan+UBSan build) and -S secondaries
 # (plain build with a CMPLOG companion, plain, ASan alternately) sharing one
-# sync directory; fuzz/mt runs in its own sync directory (ASan build).  All
+# sync directory; fuzz/mt runs in its own sync directory (ASan build), and so
+# does target oom: fuzz/ops (ASan build, nice 5) on corpus/ops-oom, the
+# out-of-memory inputs (trims, injected OS failures: fuzz/ops_emit.h
+# HFZ_OOM_KEY), kept apart because they run ~30x slower.  All
 # builds are persistent mode with deferred init (fuzz/afl_driver.c).
 # libFuzzer: each target with -fork=N (N split over JOBS), -ignore_crashes.
 # fuzz/sched (controlled schedules, libFuzzer only) runs next to them on one
@@ -24,7 +27,8 @@
 # sweep of the new mt queue), retries what does not reproduce and keeps it
 # with its rate, signs findings with repro/verdict.py, minimises new ones and
 # stores them in repro/found/ (see fuzz/triage.py); new coverage is merged
-# into corpus/<target> (libFuzzer -merge=1).  A periodic triage round takes
+# into corpus/<target> (libFuzzer -merge=1; oom: corpus/ops-oom, and a keyed
+# input the ops instances found is moved there too).  A periodic triage round takes
 # no new input after TRIAGE_MINUTES/2, the last one after TRIAGE_BUDGET
 # seconds (default 900; 0 = no limit): what is left stays in the campaign
 # directory, the summary says how much, and RESUME=1 triages it (a night's
@@ -51,7 +55,12 @@ TRIAGE_EVERY=$(awk "BEGIN{print int(${TRIAGE_MINUTES:-30} * 60)}")
 FINAL_BUDGET=${TRIAGE_BUDGET:-900}   # seconds the last triage round may take (0: no limit)
 RESUME=${RESUME:-0}
 FB=build/fuzz
-TARGETS=(ops mt sched)
+TARGETS=(ops oom mt sched)
+# oom is fuzz/ops on corpus/ops-oom: the out-of-memory inputs (fuzz/ops_emit.h
+# HFZ_OOM_KEY), one instance of its own at nice 5 and its own output
+# directory, so that its slow inputs do not sync into the fast instances
+corpus_of() { case $1 in oom) echo ops-oom ;; *) echo "$1" ;; esac; }
+bin_of() { case $1 in oom) echo ops ;; *) echo "$1" ;; esac; }
 if [ "$RESUME" = 1 ]; then
   OUT=$(readlink -f build/campaign/latest 2>/dev/null)
   [ -n "$OUT" ] && [ -d "$OUT" ] || { echo "campaign: RESUME=1 but there is no build/campaign/latest to resume" >&2; exit 2; }
@@ -80,13 +89,13 @@ want=(fuzz sched)
 if ! make -s --no-print-directory -j"$JOBS" "${want[@]}" >"$OUT/logs/build.log" 2>&1; then
   echo "campaign: build failed, see $OUT/logs/build.log" >&2; tail -20 "$OUT/logs/build.log" >&2; exit 2
 fi
-for t in ops mt; do
+for t in ops ops-oom mt; do
   [ -n "$(ls -A corpus/$t 2>/dev/null)" ] || make -s --no-print-directory fuzz-seeds >>"$OUT/logs/build.log" 2>&1
 done
 if [ $interrupted = 1 ]; then echo "campaign: interrupted during the build" >&2; exit 130; fi
 mkdir -p corpus/sched
 # corpus sizes before the first run of this campaign (a resumed run keeps them)
-[ -f "$OUT/corpus_before" ] || for t in "${TARGETS[@]}"; do echo "$t $(ls corpus/$t | wc -l)"; done >"$OUT/corpus_before"
+[ -f "$OUT/corpus_before" ] || for t in "${TARGETS[@]}"; do echo "$t $(ls corpus/$(corpus_of $t) | wc -l)"; done >"$OUT/corpus_before"
 declare -A corpus_before
 while read -r t n; do corpus_before[$t]=$n; done <"$OUT/corpus_before"
 
@@ -109,16 +118,16 @@ stop_all() {
 # cores: mt gets a quarter (at least one), ops the rest (at least two: -M and a CMPLOG -S)
 JMT=$(( JOBS / 4 )); [ $JMT -ge 1 ] || JMT=1
 JOPS=$(( JOBS - JMT )); [ $JOPS -ge 2 ] || JOPS=2
-log "run $RUN$([ "$RESUME" = 1 ] && echo ' (resumed)'): engine $ENGINE, $DUR s, $JOBS cores (ops $JOPS, mt $JMT, sched 1 at nice 5), output $OUT"
+log "run $RUN$([ "$RESUME" = 1 ] && echo ' (resumed)'): engine $ENGINE, $DUR s, $JOBS cores (ops $JOPS, mt $JMT, oom 1 and sched 1 at nice 5), output $OUT"
 
 if [ "$ENGINE" = afl ]; then
   export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 \
          AFL_SKIP_CRASHES=1 AFL_IGNORE_SEED_PROBLEMS=1 AFL_TESTCACHE_SIZE=64 AFL_FAST_CAL=1
   # afl_start TARGET NAME ROLE BINARY [extra afl-fuzz args]
   afl_start() {
-    local t=$1 name=$2 role=$3 bin=$4 in=corpus/$1; shift 4
+    local t=$1 name=$2 role=$3 bin=$4 in=corpus/$(corpus_of $1); shift 4
     [ -d "$OUT/afl-$t/$name/queue" ] && in=-      # resume: continue this instance's queue
-    setsid afl-fuzz "$role" "$name" -i "$in" -o "$OUT/afl-$t" -x fuzz/$t.dict -m none -t 10000+ \
+    setsid nice -n "${NICE:-0}" afl-fuzz "$role" "$name" -i "$in" -o "$OUT/afl-$t" -x fuzz/$(bin_of $t).dict -m none -t 10000+ \
       -V "$DUR" "$@" -- "$bin" >"$OUT/logs/afl-$t-$name.log" 2>&1 </dev/null &
     pids+=($!)
   }
@@ -130,15 +139,16 @@ if [ "$ENGINE" = afl ]; then
       0) afl_start ops s$i -S $FB/ops-afl-asan ;;
     esac
   done
+  NICE=5 afl_start oom main -M $FB/ops-afl-asan
   afl_start mt main -M $FB/mt-afl-asan
   for ((i = 1; i < JMT; i++)); do afl_start mt s$i -S $FB/mt-afl-asan; done
 else
-  for t in ops mt; do
-    j=$JOPS; [ $t = mt ] && j=$JMT
+  for t in ops oom mt; do
+    j=$JOPS n=0; [ $t = mt ] && j=$JMT; [ $t = oom ] && j=1 n=5
     mkdir -p "$OUT/lf-$t"
-    setsid $FB/$t-lf -fork=$j -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$DUR" \
-      -dict=fuzz/$t.dict -max_len=2048 -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
-      -artifact_prefix="$OUT/crashes/$t-" "$OUT/lf-$t" corpus/$t >>"$OUT/logs/lf-$t.log" 2>&1 </dev/null &
+    setsid nice -n $n $FB/$(bin_of $t)-lf -fork=$j -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$DUR" \
+      -dict=fuzz/$(bin_of $t).dict -max_len=2048 -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
+      -artifact_prefix="$OUT/crashes/$t-" "$OUT/lf-$t" corpus/$(corpus_of $t) >>"$OUT/logs/lf-$t.log" 2>&1 </dev/null &
     pids+=($!)
   done
 fi
@@ -197,15 +207,17 @@ merge_corpus() {   # only inputs that add coverage go into corpus/<target>
     if [ "$(engine_of $t)" = afl ]; then for q in "$OUT"/afl-$t/*/queue; do [ -d "$q" ] && dirs+=("$q"); done
     else [ -d "$OUT/lf-$t" ] && dirs+=("$OUT/lf-$t"); fi
     [ ${#dirs[@]} -gt 0 ] || continue
-    bin=$FB/$t-lf; len=2048
+    bin=$FB/$(bin_of $t)-lf; len=2048
     [ $t = sched ] && { bin=build/sched/sched-lf; len=4096; }
-    timeout 900 nice -n 5 $bin -merge=1 -max_len=$len -rss_limit_mb=2560 -timeout=25 corpus/$t "${dirs[@]}" \
-      >>"$OUT/logs/merge-$t.log" 2>&1 || log "merge of $t failed (see $OUT/logs/merge-$t.log); corpus/$t unchanged by it"
+    timeout 900 nice -n 5 $bin -merge=1 -max_len=$len -rss_limit_mb=2560 -timeout=25 corpus/$(corpus_of $t) "${dirs[@]}" \
+      >>"$OUT/logs/merge-$t.log" 2>&1 || log "merge of $t failed (see $OUT/logs/merge-$t.log); corpus/$(corpus_of $t) unchanged by it"
   done
+  # an input of the fast instances that found the key belongs with the others
+  python3 fuzz/oom_split.py move corpus/ops corpus/ops-oom >>"$OUT/logs/merge-ops.log" 2>&1
 }
 periodic() {   # in the background, so the status lines keep coming
   triage $((TRIAGE_EVERY / 2)); merge_corpus
-  log "periodic triage and corpus merge done at $(( $(date +%s) - t0 ))s: corpus ops $(ls corpus/ops | wc -l), mt $(ls corpus/mt | wc -l), sched $(ls corpus/sched | wc -l)"
+  log "periodic triage and corpus merge done at $(( $(date +%s) - t0 ))s: corpus ops $(ls corpus/ops | wc -l), ops-oom $(ls corpus/ops-oom | wc -l), mt $(ls corpus/mt | wc -l), sched $(ls corpus/sched | wc -l)"
 }
 
 t0=$(date +%s)
@@ -259,9 +271,9 @@ flags() { make -s --no-print-directory print-"$1" 2>/dev/null; }
   echo "run:       $RUN$([ "$RESUME" = 1 ] && echo ' (resumed: same sync directories and triage state)'); this run ${elapsed}s of ${DUR}s requested$([ $interrupted = 1 ] && echo ' (interrupted)'); all runs $(awk '{s+=$1} END{print s}' "$OUT/elapsed")s"
   for f in "${final[@]}"; do
     set -- $f
-    echo "target $1:  $(engine_of $1), $2 executions, $3 exec/s, stability $7, fuzzer corpus $4, coverage $5, crash files $6; corpus/$1: ${corpus_before[$1]:-0} -> $(ls corpus/$1 | wc -l) files"
+    echo "target $1:  $(engine_of $1), $2 executions, $3 exec/s, stability $7, fuzzer corpus $4, coverage $5, crash files $6; corpus/$(corpus_of $1): ${corpus_before[$1]:-0} -> $(ls corpus/$(corpus_of $1) | wc -l) files"
   done
-  echo "coverage:  $cov of the lines of src/ reached by corpus/ops + corpus/mt after the merge (fuzz/coverage.sh)"
+  echo "coverage:  $cov of the lines of src/ reached by corpus/ops + corpus/ops-oom + corpus/mt after the merge (fuzz/coverage.sh)"
   pending=$(cat "$OUT/triage/pending" 2>/dev/null || echo 0)
   [ "$pending" = "?" ] && echo "triage:    DID NOT FINISH (see $OUT/logs/triage.log): the findings below are incomplete; python3 fuzz/triage.py $OUT (or RESUME=1) triages what is left"
   [ "$pending" = 0 ] || [ "$pending" = "?" ] || echo "triage:    $pending inputs not triaged within TRIAGE_BUDGET=${FINAL_BUDGET}s; kept in $OUT for the next round (make campaign RESUME=1, or python3 fuzz/triage.py $OUT)"

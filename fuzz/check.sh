@@ -85,8 +85,8 @@ done
 props=()
 for f in repro/props/*.ops; do [ -f "$f" ] && props+=("$f"); done
 
-replay replay-corpus-ops-asan   $FB/ops-replay-asan corpus/ops
-replay replay-corpus-ops-plain  $FB/ops-replay -n 2 corpus/ops
+replay replay-corpus-ops-asan   $FB/ops-replay-asan corpus/ops corpus/ops-oom
+replay replay-corpus-ops-plain  $FB/ops-replay -n 2 corpus/ops corpus/ops-oom
 replay replay-corpus-mt-asan    $FB/mt-replay-asan corpus/mt
 replay replay-corpus-mt-tsan    $FB/mt-replay-tsan corpus/mt
 for f in "${found_ops[@]}"; do replay "replay-found-$(basename "$f")-asan" $FB/ops-replay-asan -n 2 "$f"; done
@@ -99,7 +99,7 @@ else skip replay-props-ops-asan "no repro/props/*.ops"; fi
 
 # The work budget (fuzz/FORMAT.md): the seeds must fit in it (else they stop
 # before what they were written to reach), and an input past it must stop.
-over=$(for f in corpus/ops/seed-*; do
+over=$(for f in corpus/ops/seed-* corpus/ops-oom/seed-*; do
   HAKFUZZ_TRACE=1 $FB/ops-replay "$f" 2>&1 | grep -q 'work budget spent' && echo "${f##*/}"; done)
 if [ -z "$over" ]; then pass seeds-within-work-budget; else fail seeds-within-work-budget "$(echo $over)"; fi
 { printf '\x0f\x00\x00\x00'; for i in 1 2 3 4; do printf '\x13\x30\x00\x07\x40\x00\x00\x00'; done; } >"$W/over-budget.ops"

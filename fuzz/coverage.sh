@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz/coverage.sh: line coverage of src/ reached by the corpus (make coverage).
-# Replays corpus/ops (+ repro/props/*.ops) with build/fuzz/ops-cov and
+# Replays corpus/ops and corpus/ops-oom (+ repro/props/*.ops) with build/fuzz/ops-cov and
 # corpus/mt with build/fuzz/mt-cov (clang source-based coverage), merges the
 # profiles and writes build/coverage/index.html (HTML per file) and
 # build/coverage/summary.txt; prints the per-file table and the TOTAL line.
@@ -17,7 +17,7 @@ make -s --no-print-directory -j2 $FB/ops-cov $FB/mt-cov >"$C.build.log" 2>&1 || 
 [ -n "$(ls -A corpus/ops 2>/dev/null)" ] || make -s --no-print-directory fuzz-seeds >/dev/null
 rm -rf "$C"; mkdir -p "$C/raw"
 props=(); for f in repro/props/*.ops; do [ -f "$f" ] && props+=("$f"); done
-LLVM_PROFILE_FILE="$C/raw/ops-%p.profraw" $FB/ops-cov corpus/ops "${props[@]}" ${COV_DIRS:-} 2>"$C/ops.log" \
+LLVM_PROFILE_FILE="$C/raw/ops-%p.profraw" $FB/ops-cov corpus/ops corpus/ops-oom "${props[@]}" ${COV_DIRS:-} 2>"$C/ops.log" \
   || { echo "coverage: an ops input failed (see $C/ops.log)"; }
 LLVM_PROFILE_FILE="$C/raw/mt-%p.profraw" $FB/mt-cov corpus/mt 2>"$C/mt.log" \
   || { echo "coverage: an mt input failed (see $C/mt.log)"; }

@@ -19,8 +19,8 @@ mkdir -p build/logs
 if ! make -s --no-print-directory $FB/ops-replay >"$log" 2>&1; then
   echo "FAIL: determinism-ops (build failed, see $log)"; exit 0
 fi
-n=$(find corpus/ops -type f ! -name '.*' ! -name '*README*' | wc -l)
-$FB/ops-replay -d corpus/ops >"$log" 2>&1
+n=$(find corpus/ops corpus/ops-oom -type f ! -name '.*' ! -name '*README*' | wc -l)
+$FB/ops-replay -d corpus/ops corpus/ops-oom >"$log" 2>&1
 rc=$?
 grep -m5 '^HAKFUZZ-NONDET' "$log"
 if [ "$rc" -eq 0 ] && grep -qx "replay -d: 0 of $n inputs gave a different trace on their second run" "$log"; then

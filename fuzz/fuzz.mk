@@ -3,9 +3,9 @@
 #
 #   make fuzz            libFuzzer targets + replay binaries (build/fuzz/)
 #   make fuzz-afl        AFL++ persistent builds (ASan, plain, CMPLOG)
-#   make fuzz-seeds      regenerate corpus/ops from fuzz/gen_seeds.c
+#   make fuzz-seeds      regenerate corpus/ops and corpus/ops-oom from fuzz/gen_seeds.c
 #   make check-fuzz      the make-check suite (replays, 60 s fuzz runs, mutants)
-#   make check-determinism  every corpus/ops input twice in one process, same trace
+#   make check-determinism  every corpus/ops and corpus/ops-oom input twice in one process, same trace
 #   make check-fuzz-model   the exact model's checks, each red on a mutant (fuzz/mutants/)
 #   make campaign        MINUTES=N | HOURS=N, ENGINE=afl|libfuzzer (default afl)
 #   make coverage        llvm-cov HTML report of src/ from the corpus: build/coverage/
@@ -73,9 +73,9 @@ fuzz: $(FUZZ_LF_BINS) $(FUZZ_REPLAY_BINS)
 fuzz-afl: $(FUZZ_AFL_BINS)
 
 fuzz-seeds: $(FB)/gen_seeds $(FB)/gen_mt_seeds
-	rm -f corpus/ops/seed-* corpus/mt/seed-*
-	@mkdir -p corpus/ops corpus/mt
-	$(FB)/gen_seeds corpus/ops
+	rm -f corpus/ops/seed-* corpus/ops-oom/seed-* corpus/mt/seed-*
+	@mkdir -p corpus/ops corpus/ops-oom corpus/mt
+	$(FB)/gen_seeds corpus/ops corpus/ops-oom
 	$(FB)/gen_mt_seeds corpus/mt
 
 # FUZZ_SECONDS and MUTANT_SECONDS (make check-fuzz FUZZ_SECONDS=N) reach

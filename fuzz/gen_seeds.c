@@ -8,14 +8,14 @@
 
 #include "ops_emit.h"
 
-static const char *dir;
+static const char *dir, *oom_dir;   /* out-of-memory seeds (HFZ_OOM_KEY) go to oom_dir */
 static uint8_t buf[1 << 16];
 static int nseeds;
 
 static void save(hfz_writer *w, const char *name) {
   char path[4096];
   if (w->err) { fprintf(stderr, "gen_seeds: %s does not fit or is not encodable\n", name); exit(1); }
-  snprintf(path, sizeof path, "%s/seed-%02d-%s", dir, nseeds++, name);
+  snprintf(path, sizeof path, "%s/seed-%02d-%s", w->len > 3 && w->buf[3] == HFZ_OOM_KEY ? oom_dir : dir, nseeds++, name);
   if (hfz_write_file(w, path) != 0) { perror(path); exit(1); }
 }
 
@@ -42,8 +42,9 @@ static void tier_seed(const char *name, const size_t *sz, size_t n) {
 
 int main(int argc, char **argv) {
   hfz_writer w;
-  if (argc != 2) { fprintf(stderr, "usage: gen_seeds DIR\n"); return 2; }
+  if (argc != 2 && argc != 3) { fprintf(stderr, "usage: gen_seeds DIR [OOM-DIR]\n"); return 2; }
   dir = argv[1];
+  oom_dir = argc > 2 ? argv[2] : argv[1];
 
   tier_seed("tiny", tiny, N(tiny));
   tier_seed("mid", mid, N(mid));

@@ -28,7 +28,7 @@
 #     corpus/ops: 57 of 1127 (at 5d24e19).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-echo "PLAN: 4"
+echo "PLAN: 5"
 W=build/fuzz/model-mutants
 mkdir -p "$W"
 rec() {   # rec OP HEAP-BYTE SLOT-BYTE MODE-BYTE V: one 8-byte record, as hex
@@ -39,8 +39,9 @@ rec() {   # rec OP HEAP-BYTE SLOT-BYTE MODE-BYTE V: one 8-byte record, as hex
 { printf '3f000000'; rec 0 0 0 7 20000; rec 2 0 0 7 40000; } | xxd -r -p >"$W/realloc-skips-a-page.in"
 # (a keyed trim first: with the fuzz build's canonical caches a large block
 # is served from the cached span and never reaches the OS; after the trim
-# the refused map has nothing to give back, so the block fails)
-{ printf '3f000000'; rec 11 0 0 84 0; rec 17 0 0 0 0; rec 0 0 0 3 0; rec 0 0 1 3 0; } | xxd -r -p >"$W/large-refusal-sticks.in"
+# the refused map has nothing to give back, so the block fails; header
+# byte 3 is HFZ_OOM_KEY, without which trim and osfail records do nothing)
+{ printf '3f00004f'; rec 11 0 0 84 0; rec 17 0 0 0 0; rec 0 0 0 3 0; rec 0 0 1 3 0; } | xxd -r -p >"$W/large-refusal-sticks.in"
 declare -A want=([realloc-skips-a-page]='^model\[realloc-prefix\]' [large-refusal-sticks]='^model\[null\]')
 
 if ! make -s --no-print-directory build/fuzz/ops-replay >"$W/build.log" 2>&1; then
@@ -67,3 +68,16 @@ for m in realloc-skips-a-page large-refusal-sticks; do
     echo "FAIL: model-mutant-$m (wanted ${want[$m]}, got $(repro/verdict.py sig "$log"); see $log)"
   fi
 done
+# The key gates the out-of-memory records: the same input with byte 3 = 0
+# leaves its trim and osfail records inert, so on the mutant it runs clean
+# (the block comes from the cached span; a gate that let the records act
+# would give model[null] here as above, one that never lets them act fails
+# model-mutant-large-refusal-sticks)
+m=large-refusal-sticks
+{ printf '3f000000'; rec 11 0 0 84 0; rec 17 0 0 0 0; rec 0 0 0 3 0; rec 0 0 1 3 0; } | xxd -r -p >"$W/$m-unkeyed.in"
+if [ -x build/mutants/$m/build/fuzz/ops-replay ] &&
+   build/mutants/$m/build/fuzz/ops-replay "$W/$m-unkeyed.in" >"$W/$m-unkeyed.log" 2>&1; then
+  echo "PASS: model-oom-key-gates-records (without HFZ_OOM_KEY the input runs clean on the $m mutant)"
+else
+  echo "FAIL: model-oom-key-gates-records (without HFZ_OOM_KEY: $(repro/verdict.py sig "$W/$m-unkeyed.log" 2>/dev/null); see $W/$m-unkeyed.log)"
+fi

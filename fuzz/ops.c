@@ -56,7 +56,7 @@ static struct state {
   int       nab;
   hak_heap *bound;          /* the thread's binding, always NULL or in hs[] */
   int       may_fail;       /* an injected OS failure armed in this record or one before, not consumed before this record */
-  unsigned  every, deep, keep;
+  unsigned  every, deep, keep, oom;   /* oom: header byte 3 is HFZ_OOM_KEY */
   unsigned  seed;
   unsigned  opno, nops;
   long      gas;            /* work budget left (see GAS) */
@@ -985,6 +985,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   S.deep = (hdr[0] & HFZ_F_DEEP) != 0;
   S.keep = (hdr[0] & HFZ_F_KEEP) != 0;
   S.seed = hdr[2];
+  S.oom = hdr[3] == HFZ_OOM_KEY;
   S.nops = size > HFZ_HEADER_LEN ? (unsigned)((size - HFZ_HEADER_LEN) / HFZ_REC_LEN) : 0;
   if (S.nops > HFZ_MAX_OPS) S.nops = HFZ_MAX_OPS;
   S.opno = 0;
@@ -1032,7 +1033,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case HFZ_OP_ADOPT:   op_adopt(hi); break;
     case HFZ_OP_USABLE:  op_usable(slot); break;
     case HFZ_OP_TRIM:                /* keyed: see HFZ_TRIM_KEY */
-      if (aux == 0 && r[3] == HFZ_TRIM_KEY) { hak_trim(); spend(GAS_TRIM); }
+      if (S.oom && aux == 0 && r[3] == HFZ_TRIM_KEY) { hak_trim(); spend(GAS_TRIM); }
       else if (S.hs[hi]) hak_heap_collect(S.hs[hi]);
       break;
     case HFZ_OP_PALLOC:  op_plain_alloc(hi, slot, sz, aux, x); break;
@@ -1040,8 +1041,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case HFZ_OP_BIND:    op_bind(hi, aux); break;
     case HFZ_OP_DESTROY: op_destroy(hi); break;
     case HFZ_OP_CHECK:   full_check(S.deep || (aux & 1)); break;
-    case HFZ_OP_OSFAIL:
-      if (hak_os_fail_nth(1 + (long)(hfz_le32(r + 4) % 32)) == 0) S.may_fail = 1;
+    case HFZ_OP_OSFAIL:              /* only in out-of-memory inputs: see HFZ_OOM_KEY */
+      if (S.oom && hak_os_fail_nth(1 + (long)(hfz_le32(r + 4) % 32)) == 0) S.may_fail = 1;
       break;
     case HFZ_OP_BULK_ALLOC: op_bulk_alloc(hi, sz, aux); break;
     case HFZ_OP_BULK_FREE:  op_bulk_free(hi, aux, x, hfz_le32(r + 4)); break;

@@ -8,7 +8,7 @@ Incremental: OUT/triage/state.json remembers every input already looked at, so
 the campaign can call it every TRIAGE_MINUTES while the fuzzers run and once
 more at the end; a campaign killed at hour 7 keeps what the last round found.
 
-Inputs looked at, per target (ops, mt, sched):
+Inputs looked at, per target (ops, oom = fuzz/ops on corpus/ops-oom, mt, sched):
   crashes   AFL++ OUT/afl-T/*/crashes/id:*, libFuzzer OUT/crashes/T-crash-*, -leak-*, -oom-*
   hangs     AFL++ OUT/afl-T/*/hangs/id:*,   libFuzzer OUT/crashes/T-timeout-*, -slow-unit-*
   races     (mt) new inputs of the mt queue, replayed under TSan (--tsan-sweep of them per round)
@@ -63,7 +63,7 @@ def replayers(target):
     asan_env = {"ASAN_OPTIONS": REPORT_ASAN, "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
     if SYMBOLIZER:
         asan_env["ASAN_SYMBOLIZER_PATH"] = SYMBOLIZER
-    if target == "ops":
+    if target in ("ops", "oom"):   # oom: fuzz/ops on corpus/ops-oom (its own campaign instance)
         return [("asan", [f"{FB}/ops-replay-asan"], asan_env)], f"{FB}/ops-lf"
     if target == "mt":
         tsan_env = {"TSAN_OPTIONS": REPORT_TSAN}
@@ -177,7 +177,7 @@ def minimise(target, path, sig, hang, hang_seconds, workdir, tag):
     argv = [lf, "-minimize_crash=1", "-max_total_time=60", "-runs=20000", f"-exact_artifact_path={out}"]
     if hang:
         argv.append(f"-timeout={max(1, hang_seconds // 2)}")
-    if target == "ops":
+    if target in ("ops", "oom"):
         argv.append("-max_len=2048")
     run(argv + [path], {"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=0:allocator_may_return_null=1:handle_abort=1"},
         150)
@@ -249,7 +249,7 @@ def main():
     known = known_signatures()
     swept = set(state["swept"])
     todo = []
-    for t in ("ops", "mt", "sched"):
+    for t in ("ops", "oom", "mt", "sched"):
         todo += [(t, p, h, "crash") for p, h in inputs(out, t) if p not in state["seen"]]
     # crashes before hangs before the TSan sweep: a round cut short by the
     # budget leaves the least telling inputs for the next one
