@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
   /* collect / trim / segment release */
   hfz_init(&w, buf, sizeof buf, 16, 0, 2);
   hfz_bulk_alloc(&w, 0, 2048, 1024);                          /* 2 MiB of tiny blocks: > one segment */
-  hfz_bulk_alloc(&w, 1, 512, 20000);                          /* several mid chunks */
+  hfz_bulk_alloc(&w, 1, 256, 8000);                           /* 2 MB of mid blocks */
   hfz_bulk_free(&w, 0, HFZ_BF_HALF, 0, 0);
   hfz_collect(&w, 0);
   hfz_check(&w, 1);
@@ -135,14 +135,14 @@ int main(int argc, char **argv) {
   hfz_collect(&w, 1);
   hfz_trim(&w);
   hfz_malloc(&w, 0, 0, 100);
-  hfz_malloc(&w, 1, 1, 2u << 20);
+  hfz_malloc(&w, 1, 1, 300000);                              /* a large block after the trim */
   hfz_free(&w, 0, 1);
   hfz_trim(&w);
   hfz_check(&w, 1);
   save(&w, "collect-trim");
 
   /* public API: every variant, as the thread heap (implicit creation) */
-  hfz_init(&w, buf, sizeof buf, 2, HFZ_F_DEEP, 1);
+  hfz_init(&w, buf, sizeof buf, 8, HFZ_F_DEEP, 1);   /* deep checks verify every fill: not every op */
   for (unsigned v = 0; v < HFZ_P_COUNT; v++)
     for (unsigned sel = 0; sel < 16; sel += 3) {
       unsigned slot = (v * 6 + sel / 3) % 64;
@@ -215,7 +215,7 @@ int main(int argc, char **argv) {
   }
 
   /* refill (writes to live memory) + keep mode (destroy at reset reclaims) */
-  hfz_init(&w, buf, sizeof buf, 5, HFZ_F_KEEP | HFZ_F_DEEP, 4);
+  hfz_init(&w, buf, sizeof buf, 16, HFZ_F_KEEP | HFZ_F_DEEP, 4);
   for (unsigned i = 0; i < 64; i++) hfz_rec(&w, HFZ_OP_MALLOC, i % 4, 0, i, 0, i % 3 == 0 ? HFZ_SZ_SMALL : HFZ_SZ_MID, 0, i * 7919u);
   for (unsigned i = 0; i < 64; i++) hfz_refill(&w, i);
   for (unsigned i = 0; i < 64; i += 2) hfz_free_by(&w, (i + 1) % 4, i);
