@@ -24,10 +24,12 @@
 #define MAXLARGE 8                   /* large blocks per bulk operation (each is a mapping) */
 
 /* The work budget of one input, in units of roughly half a microsecond of
- * the plain build: a record costs 1, a block allocated or freed 1 more
- * (plus 1 per 16 KiB the core zeroes, copies or faults in), a checker run
- * 2 + peak/16 (its walk grows with the blocks the heaps have carved; peak
- * live blocks stands in for that), twice that when deep.  When the budget
+ * the plain build: a record costs 1, a block allocated 1 more plus 1 per
+ * 4 KiB of what it touches (alloc_work: its fill, its verify at free,
+ * calloc's zeroes; a moving realloc's copy), a checker run 2 + peak/16 (its
+ * walk grows with the blocks the heaps have carved; peak live blocks stands
+ * in for that), twice that when deep, plus 1 per 4 KiB of fills a deep
+ * check verifies, a keyed trim GAS_TRIM.  When the budget
  * is spent the remaining records are skipped; the end of input still frees
  * everything and checks.  Without it a few inputs (thousands of blocks,
  * checked after every op) took 80-90% of a corpus replay and added hit
