@@ -89,7 +89,13 @@ static void t_trim_returns_memory(void) {
         (unsigned long long)s2.mapped_bytes >> 10);
   CHECK(s2.large_live == s0.large_live);
   CHECK(s2.bigcache_bytes == 0);
-  CHECK(s2.mapped_bytes <= s0.mapped_bytes);
+  /* Everything the blocks mapped goes back; metadata may keep one 64 KiB
+   * page: a segment-map leaf (16 GiB of address space) that the blocks'
+   * range entered stays while other regions share it, and a descriptor
+   * pool chunk is never unmapped.  Which of them a run needs depends on
+   * where ASLR put the blocks (seen once in the gate's asan-clang run:
+   * 472 -> 536 KiB after the trim). */
+  CHECK(s2.mapped_bytes <= s0.mapped_bytes + (64 << 10));
 }
 
 static void t_large_realloc(void) {
