@@ -230,6 +230,16 @@ static void finish(hak_large *gone, hak_large *spare) {
   }
 }
 
+/* A descriptor's identity as a large region: [base, base + span), of
+ * which mapped bytes are mapped. */
+static void span_init(hak_large *l, uintptr_t base, size_t span, size_t mapped) {
+  l->r.base = base;
+  l->r.kind = HAK_REGION_LARGE;
+  l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
+  l->span = span;
+  l->mapped = mapped;
+}
+
 /* Under large_lock: a live block of `size` bytes from the cache, or NULL.
  * Best fit; the front of the chosen span is split off (a fresh descriptor
  * for the block, the cached one keeps the rest in its place on both
@@ -249,10 +259,7 @@ static hak_large *cache_take(size_t size, size_t align) {
     cache_unlink(best);
     return best;
   }
-  l->r.base = best->r.base;
-  l->r.kind = HAK_REGION_LARGE;
-  l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-  l->span = l->mapped = need;
+  span_init(l, best->r.base, need, need);
   l->dirty = best->dirty < need ? best->dirty : need;
   best->r.base += need;
   best->span -= need;
@@ -312,12 +319,8 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
     hak__os_unmap(base, map);
     return NULL;
   }
-  l->r.base = (uintptr_t)base;
+  span_init(l, (uintptr_t)base, span, map);
   l->r.size = size;
-  l->r.kind = HAK_REGION_LARGE;
-  l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-  l->span = span;
-  l->mapped = map;
   if (hak__segmap_set(l->r.base, span, &l->r) != 0) {
     hak__os_unmap(base, map);
     hak__meta_large_free(l);
@@ -386,10 +389,7 @@ static void *resize_within(hak_large *l, size_t size) {
   hak_lock_acquire(&large_lock);
   epoch++;
   if (tail != NULL) {   /* whole granules past the end: to the cache */
-    tail->r.base = l->r.base + need;
-    tail->r.kind = HAK_REGION_LARGE;
-    tail->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-    tail->span = tail->mapped = l->span - need;
+    span_init(tail, l->r.base + need, l->span - need, l->span - need);
     tail->dirty = l->dirty > need ? l->dirty - need : 0;
     l->dirty -= tail->dirty;
     l->span = l->mapped = need;
@@ -631,10 +631,7 @@ int hak__large_fuzz_canon(void) {
       ok = 0;
       break;
     }
-    l->r.base = gap[i];
-    l->r.kind = HAK_REGION_LARGE;
-    l->r.magic = HAK_REGION_MAGIC ^ HAK_REGION_LARGE;
-    l->span = l->mapped = gap_len[i];
+    span_init(l, gap[i], gap_len[i], gap_len[i]);
     l->dirty = 0;
     if (hak__opt->hugepages) hak__os_hugepage(p, gap_len[i]);
     hak_lock_acquire(&large_lock);

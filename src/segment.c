@@ -32,6 +32,18 @@ static void list_remove(hak_region **head, hak_region *r) {
   r->next = r->prev = NULL;
 }
 
+/* The cache list and its two counts (caller holds cache_lock). */
+static void cache_push(hak_region *r) {
+  list_push(&cache_head, r);
+  cache_count++;
+  hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+}
+static void cache_unlink(hak_region *r) {
+  list_remove(&cache_head, r);
+  cache_count--;
+  hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+}
+
 static size_t mid_chunk_size(const hak_heap *h) {
   unsigned level = h->mid_chunks < hak__opt->arena_levels ? h->mid_chunks : hak__opt->arena_levels - 1;
   size_t size = hak__opt->arena_init_bytes << level;
@@ -50,11 +62,7 @@ static hak_segment *cache_take(int kind) {
   hak_lock_acquire(&cache_lock);
   hak_region *r = cache_head;
   while (r != NULL && r->kind != kind) r = r->next;
-  if (r != NULL) {
-    list_remove(&cache_head, r);
-    cache_count--;
-    hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
-  }
+  if (r != NULL) cache_unlink(r);
   hak_lock_release(&cache_lock);
   return (hak_segment *)r;
 }
@@ -127,9 +135,7 @@ static void segment_release(hak_heap *h, hak_segment *seg) {
   hak_atomic_u64_sub(&hak__ctr.segments, 1, HAK_RELAXED);
   hak_lock_acquire(&cache_lock);
   if (cache_count < hak__opt->segment_cache) {
-    list_push(&cache_head, &seg->r);
-    cache_count++;
-    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    cache_push(&seg->r);
     seg = NULL;
   }
   hak_lock_release(&cache_lock);
@@ -205,11 +211,7 @@ size_t hak__segment_cache_release(size_t bytes) {
   while (done < bytes) {
     hak_lock_acquire(&cache_lock);
     hak_region *r = cache_head;
-    if (r != NULL) {
-      list_remove(&cache_head, r);
-      cache_count--;
-      hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
-    }
+    if (r != NULL) cache_unlink(r);
     hak_lock_release(&cache_lock);
     if (r == NULL) break;
     done += r->size;
@@ -266,9 +268,7 @@ int hak__segment_fuzz_canon(void) {
   int ok = canon_n != 0;
   hak_lock_acquire(&cache_lock);
   for (hak_region *r; (r = cache_head) != NULL;) {
-    list_remove(&cache_head, r);
-    cache_count--;
-    hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    cache_unlink(r);
     int k = canon_find(r->base);
     if (k >= 0 && canon[k].size == r->size && canon[k].kind == r->kind && keep[k] == NULL) {
       keep[k] = r;
@@ -296,9 +296,7 @@ int hak__segment_fuzz_canon(void) {
   for (unsigned k = canon_n; k-- > 0;) {   /* pushed from the top: the head is the lowest address */
     if (keep[k] == NULL) { ok = 0; continue; }
     mark_populated((hak_segment *)keep[k]);
-    list_push(&cache_head, keep[k]);
-    cache_count++;
-    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    cache_push(keep[k]);
   }
   hak_lock_release(&cache_lock);
   return ok ? 0 : -1;
@@ -319,9 +317,7 @@ int hak__segment_fuzz_build(unsigned tiny, unsigned mid) {
     hak_segment *seg = segment_map(kind, size);
     if (seg == NULL) return -1;
     hak_lock_acquire(&cache_lock);
-    list_push(&cache_head, &seg->r);
-    cache_count++;
-    hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
+    cache_push(&seg->r);
     hak_lock_release(&cache_lock);
     unsigned j = canon_n++;   /* insertion sort by address */
     while (j > 0 && canon[j - 1].base > seg->r.base) { canon[j] = canon[j - 1]; j--; }
