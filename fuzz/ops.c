@@ -110,7 +110,7 @@ static void quarantine_flushed(void) {      /* heap destroy and reset flush it *
  * this leaves idle run in fuzz/mt, the property suite and the unit tests,
  * which keep the defaults.  The environment still wins. */
 __attribute__((constructor(101))) static void fuzz_options(void) {
-  setenv("HAKMEM_SEGMENT_CACHE", "128", 0);   /* src/heap.c: 96 of them are the canonical set */
+  setenv("HAKMEM_SEGMENT_CACHE", "128", 0);   /* src/heap.c: 64 of them are the canonical set */
   setenv("HAKMEM_BIGCACHE_MB", "256", 0);
 }
 

@@ -339,7 +339,7 @@ HAK_EXPORT void hak_trim(void) {
  * built again: the same state, at the cost of a few milliseconds.
  * Returns 1 after a rebuild, 0 otherwise, -1 if the OS refused a map. */
 #define CANON_TINY  48                   /* tiny segments */
-#define CANON_MID   48                   /* first-level mid chunks */
+#define CANON_MID   16                   /* first-level mid chunks (segment.c holds 64 in all) */
 #define CANON_LARGE ((size_t)128 << 20)  /* one span for large blocks: 64 granules */
 static int canon_built;
 

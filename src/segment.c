@@ -310,8 +310,9 @@ int hak__segment_fuzz_canon(void) {
  * failure) costs maps, not 100 MiB of faults. */
 int hak__segment_fuzz_build(unsigned tiny, unsigned mid) {
   canon_n = 0;
+  if (tiny + mid > CANON_MAX) return -1;
   size_t mid_size = hak__opt->arena_init_bytes > HAK_MID_CHUNK_MAX ? HAK_MID_CHUNK_MAX : hak__opt->arena_init_bytes;
-  for (unsigned i = 0; i < tiny + mid && i < CANON_MAX; i++) {
+  for (unsigned i = 0; i < tiny + mid; i++) {
     int kind = i < tiny ? HAK_REGION_TINY : HAK_REGION_MID;
     size_t size = kind == HAK_REGION_TINY ? HAK_TINY_SEG_SIZE : mid_size;
     hak_segment *seg = segment_map(kind, size);
