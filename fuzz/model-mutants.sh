@@ -19,13 +19,15 @@
 # The determinism check's own red cases (fuzz/mutants/det-*.patch):
 #   det-no-reset (fuzz/ops.c: no canonical caches after an input): `patch
 #     -p1 < fuzz/mutants/det-no-reset.patch; make check-determinism` reports
-#     276 of 1127 inputs (measured at 5d24e19; 424 at 171f2e8 with the
-#     per-input trim it replaced);  det-no-warm-up: 1 (at 171f2e8);
+#     207 of 1117 inputs of corpus/ops + corpus/ops-oom (at 96b0559, its
+#     context ported: it had stopped applying at b9d4f98; 276 of 1127 at
+#     5d24e19, 424 at 171f2e8 with the per-input trim it replaced);
+#     det-no-warm-up: 1 (at 171f2e8);
 #   det-canon-keeps-extras (src/segment.c: the canon keeps the segments an
 #     input mapped beyond the set): `repro/bugs/mutant.sh make
 #     fuzz/mutants/det-canon-keeps-extras.patch build/fuzz/ops-replay`, then
 #     build/mutants/det-canon-keeps-extras/build/fuzz/ops-replay -d
-#     corpus/ops: 57 of 1127 (at 5d24e19).
+#     corpus/ops corpus/ops-oom: 34 of 1117 (at 96b0559; 57 of 1127 at 5d24e19).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 echo "PLAN: 5"
