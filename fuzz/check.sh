@@ -48,8 +48,8 @@ skip() { echo "SKIP: $1 ($2)"; }
 
 # The plan (tests/check.sh), written out so that a lost step is a FAIL:
 # build 1, corpus replays 4, repro/found replays 6 (2 ops inputs once, 2 mt
-# inputs under ASan and TSan), props 1, work budget 2, fuzz runs 2, mutants 2.
-echo "PLAN: 18"
+# inputs under ASan and TSan), props 1, work budget 3, fuzz runs 2, mutants 2.
+echo "PLAN: 19"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=0:symbolize=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -102,10 +102,25 @@ else skip replay-props-ops-asan "no repro/props/*.ops"; fi
 over=$(for f in corpus/ops/seed-* corpus/ops-oom/seed-*; do
   HAKFUZZ_TRACE=1 $FB/ops-replay "$f" 2>&1 | grep -q 'work budget spent' && echo "${f##*/}"; done)
 if [ -z "$over" ]; then pass seeds-within-work-budget; else fail seeds-within-work-budget "$(echo $over)"; fi
-{ printf '\x0f\x00\x00\x00'; for i in 1 2 3 4; do printf '\x13\x30\x00\x07\x40\x00\x00\x00'; done; } >"$W/over-budget.ops"
-spent=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-budget.ops" 2>&1 | grep -c 'bulk_alloc\|work budget spent: 2 records')
-if [ "$spent" = 3 ]; then pass work-budget-stops-input
-else fail work-budget-stops-input "4 x bulk_alloc(4096): expected 2 to run, then the budget spent ($spent matching lines)"; fi
+# 4 x bulk_alloc(4096 x 64 B), about 4100 units each: the long budget
+# (header byte 3 HFZ_LONG_KEY, 8192) runs 2 of them, the normal one (1024)
+# stops inside the first
+for key in 4c 00; do
+  { printf '\x0f\x00\x00\x'$key; for i in 1 2 3 4; do printf '\x13\x30\x00\x07\x40\x00\x00\x00'; done; } >"$W/over-budget-$key.ops"
+done
+spent=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-budget-4c.ops" 2>&1 | grep -c 'bulk_alloc\|work budget spent: 2 records')
+spent0=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-budget-00.ops" 2>&1 | grep -c 'bulk_alloc\|work budget spent: 3 records')
+if [ "$spent" = 3 ] && [ "$spent0" = 2 ]; then pass work-budget-stops-input
+else fail work-budget-stops-input "4 x bulk_alloc(4096): expected 2 to run with the long key, 1 without, then the budget spent ($spent, $spent0 matching lines)"; fi
+# calloc(4 MiB) costs 2053 units (zeroes written and read, fills): more than the
+# normal budget, so it is skipped before the call; the long budget runs it
+for key in 4c 00; do
+  { printf '\x00\x00\x00\x'$key; printf '\x01\x00\x00\x07\x00\x00\x40\x00'; } >"$W/over-gas-$key.ops"
+done
+sk=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-gas-00.ops" 2>&1 | grep -c '^#0    skipped: 2053 units of work, 1023 left')
+sk4c=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-gas-4c.ops" 2>&1 | grep -c 'skipped')
+if [ "$sk" = 1 ] && [ "$sk4c" = 0 ]; then pass work-budget-skips-costly-alloc
+else fail work-budget-skips-costly-alloc "calloc(4 MiB): skip lines $sk without the long key (want 1), $sk4c with it (want 0)"; fi
 
 # ---- 3. short fuzz runs ----------------------------------------------------
 # lf_run TARGET BINARY SECONDS CORPUS-DIR ARTIFACT-PREFIX LOG [SEED-DIRS...]

@@ -37,6 +37,7 @@ static void tier_seed(const char *name, const size_t *sz, size_t n) {
   hfz_drain(&w, 0);
   for (size_t i = 0; i < n; i++) hfz_malloc(&w, 0, (unsigned)i, sz[n - 1 - i]);
   hfz_check(&w, 1);
+  if (sz[n - 1] > 1024) hfz_long(&w);   /* mid and large: calloc zeroes and fills of MiBs */
   save(&w, name);
 }
 
@@ -103,6 +104,7 @@ int main(int argc, char **argv) {
   hfz_drain(&w, 0);
   hfz_bulk_free(&w, 1, HFZ_BF_ALL, 1, 0);
   hfz_collect(&w, 0);
+  hfz_long(&w);                        /* deep checks of 300 blocks */
   save(&w, "remote");
 
   /* abandon / adopt (thread exit) with blocks held by other heaps */
@@ -157,6 +159,7 @@ int main(int argc, char **argv) {
   hfz_plain_alloc(&w, HFZ_P_CALLOC, 22, 15, 64);              /* overflow */
   hfz_plain_alloc(&w, HFZ_P_REALLOCARRAY, 23, 15, 64);        /* overflow */
   hfz_plain_alloc(&w, HFZ_P_PVALLOC, 24, 0, 0);
+  hfz_long(&w);
   save(&w, "plain-api");
 
   /* binding and unbinding */
@@ -182,6 +185,7 @@ int main(int argc, char **argv) {
   hfz_destroy(&w, 1);
   hfz_malloc(&w, 1, 0, 33);                                   /* slot 1 gets a fresh heap */
   hfz_destroy(&w, 2);
+  hfz_long(&w);
   save(&w, "destroy");
 
   /* impossible and huge sizes: NULL + ENOMEM */
@@ -219,6 +223,7 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < 64; i++) hfz_rec(&w, HFZ_OP_MALLOC, i % 4, 0, i, 0, i % 3 == 0 ? HFZ_SZ_SMALL : HFZ_SZ_MID, 0, i * 7919u);
   for (unsigned i = 0; i < 64; i++) hfz_refill(&w, i);
   for (unsigned i = 0; i < 64; i += 2) hfz_free_by(&w, (i + 1) % 4, i);
+  hfz_long(&w);
   save(&w, "refill-keep");
 
   /* churn: mixed random-looking workload */
@@ -232,6 +237,7 @@ int main(int argc, char **argv) {
       hfz_rec(&w, op, r >> 3, r >> 5, r >> 11, 0, (r >> 17) % 4, r >> 20, x);
     }
   }
+  hfz_long(&w);                        /* 400 records */
   save(&w, "churn");
 
   fprintf(stderr, "gen_seeds: %d seeds in %s\n", nseeds, dir);

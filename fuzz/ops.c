@@ -34,9 +34,15 @@
  * everything and checks.  Without it a few inputs (thousands of blocks,
  * checked after every op) took 80-90% of a corpus replay and added hit
  * counts, not lines (measured on the 997-input corpus: inputs under 200 us
- * cover all but 5 of its lines).  HAKFUZZ_GAS=N overrides it (0: no
- * limit); inputs found under another budget need the same one to replay. */
-#define GAS 8192
+ * cover all but 5 of its lines).  An allocation that would cost more than
+ * what is left is skipped (over_gas).  GAS_LONG is the budget of inputs
+ * keyed HFZ_LONG_KEY or HFZ_OOM_KEY (fuzz/ops_emit.h): 8192 was everyone's
+ * budget until the corpus replay at 1024 (3.2x the executions a second,
+ * 17 of 2747 lines of src/ lost, 3 stored reproducers needing more).
+ * HAKFUZZ_GAS=N overrides GAS (GAS_LONG is 8 N; 0: no limit); inputs found
+ * under another budget need the same one to replay. */
+#define GAS 1024
+#define GAS_LONG (8 * gas_limit)
 #define GAS_TRIM 1024   /* a trim empties the caches: what follows faults memory in again */
 
 typedef struct blk {
@@ -311,6 +317,19 @@ static int over_budget(size_t size) {
   return !hfz_must_fail(size) && size < HFZ_MAYFAIL_SIZE && size > BUDGET - S.live_bytes;
 }
 
+/* Would it cost more work than the input has left (alloc_work; copy: the
+ * bytes a moving realloc copies)?  Then it is skipped.  Charged only after
+ * the call, a 15 MiB calloc with 10 units left ran its memset anyway, and
+ * inputs past their budget still took milliseconds. */
+static long alloc_work(size_t size, int zeroed);
+static int over_gas(size_t size, int zeroed, size_t copy) {
+  if (!gas_limit || hfz_must_fail(size) || size >= HFZ_MAYFAIL_SIZE) return 0;
+  long w = 1 + alloc_work(size, zeroed) + (long)(copy >> 12);
+  if (w < S.gas) return 0;
+  if (trace) fprintf(stderr, "#%-4u skipped: %ld units of work, %ld left\n", S.opno, w, S.gas);
+  return 1;
+}
+
 /* May a call return NULL + ENOMEM because of the injected OS failure
  * (osfail)?  The failure is one-shot: only the operation (record) during
  * which it was consumed can show it; a NULL while it is still pending, or
@@ -560,7 +579,7 @@ static void full_check(int deep) {
 static void op_heap_alloc(unsigned op, int hi, int slot, size_t size, unsigned aux) {
   hak_heap *h = heap_get(hi);
   if (!h || !make_room(slot, hi)) return;
-  if (over_budget(op == HFZ_OP_CALLOC && aux == 63 ? 0 : size)) return;
+  if (over_budget(op == HFZ_OP_CALLOC && aux == 63 ? 0 : size) || over_gas(size, op == HFZ_OP_CALLOC, 0)) return;
   void *p;
   int err, must = hfz_must_fail(size), zero = 0, kind = KIND_MALLOC;
   size_t align = 16, total = size;
@@ -593,7 +612,8 @@ static void do_realloc(hak_heap *h, int slot, size_t size, size_t n, int overflo
   unsigned oldseed = b->seed;
   hak_heap *oldowner = b->owner;
   int must = overflow || hfz_must_fail(size);
-  if (over_budget(size > oldsize || !old ? size - (old ? oldsize : 0) : 0)) return;
+  if (over_budget(size > oldsize || !old ? size - (old ? oldsize : 0) : 0) ||
+      over_gas(size, 0, old ? (oldsize < size ? oldsize : size) : 0)) return;
   if (old) verify_fill(slot, SIZE_MAX, "before realloc");
   errno = 0;
   void *q;
@@ -681,7 +701,7 @@ static void op_plain_alloc(int hi, int slot, size_t size, unsigned aux, unsigned
     return;
   }
   if (!make_room(slot, hi)) return;
-  if (over_budget(sel == 15 && variant == HFZ_P_CALLOC ? 0 : size)) return;
+  if (over_budget(sel == 15 && variant == HFZ_P_CALLOC ? 0 : size) || over_gas(size, variant == HFZ_P_CALLOC, 0)) return;
   void *p = NULL;
   int must = hfz_must_fail(size), zero = 0, kind = KIND_MALLOC, err;
   size_t total = size, min_usable = 0, a = 16;
@@ -826,7 +846,7 @@ static void op_bulk_alloc(int hi, size_t size, unsigned aux) {
   unsigned count = HFZ_BULK_COUNT(aux);
   if (size > HAK_MID_MAX && count > MAXLARGE) count = MAXLARGE;
   int e = NSLOTS;
-  for (unsigned k = 0; k < count && S.nbulk < HFZ_BULK && !over_budget(size) && spend(0); k++) {
+  for (unsigned k = 0; k < count && S.nbulk < HFZ_BULK && !over_budget(size) && !over_gas(size, 0, 0) && spend(0); k++) {
     while (S.b[e].live) e++;
     errno = 0;
     void *p = hak_heap_malloc(h, size);
@@ -1016,7 +1036,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (S.nops > HFZ_MAX_OPS) S.nops = HFZ_MAX_OPS;
   S.opno = 0;
   trace_h = 0xcbf29ce484222325ull;
-  S.gas = gas_limit;
+  S.gas = S.oom || hdr[3] == HFZ_LONG_KEY ? GAS_LONG : gas_limit;
   S.peak = 0;
   S.state_checks = -1;
   S.rot = 0;

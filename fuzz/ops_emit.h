@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define HFZ_HEADER_LEN 4          /* flags, heaps, fill seed, HFZ_OOM_KEY or not */
+#define HFZ_HEADER_LEN 4          /* flags, heaps, fill seed, HFZ_OOM_KEY / HFZ_LONG_KEY or neither */
 #define HFZ_REC_LEN    8          /* one operation */
 #define HFZ_SLOTS      64         /* block slots (slot byte & 63) */
 #define HFZ_HEAPS      4          /* heap slots (heap byte & 3) */
@@ -78,6 +78,12 @@ enum hfz_op {
  * campaign, which keeps them away from the fast one; the writer below sets
  * the key when it emits either record. */
 #define HFZ_OOM_KEY 0x4fu
+/* Long inputs.  An input's work budget (fuzz/ops.c GAS) is 1024 units,
+ * about half a millisecond; one whose header byte 3 is this key, or
+ * HFZ_OOM_KEY, gets eight times that: a calloc of a few MiB (zeroes
+ * written and read, 2 units a page), a cache filled to its limit.  Rare
+ * in mutated headers (one value of 256), so the fast instance stays fast. */
+#define HFZ_LONG_KEY 0x4cu
 #define HFZ_BULK 8192             /* bulk pool capacity */
 /* Blocks per bulk_alloc: 1 << (aux % 13), 1..4096.  Powers of two, so a
  * random aux asks for a median of 64 blocks (inputs stay fast) while
@@ -242,6 +248,7 @@ static inline void hfz_bulk_free(hfz_writer *w, unsigned heap, unsigned pattern,
   hfz_rec(w, HFZ_OP_BULK_FREE, heap, pattern & 3, 0, remote ? 1 : 0, HFZ_SZ_RAW, 0, hash);
 }
 static inline void hfz_oom(hfz_writer *w) { if (w->cap > 3 && w->len > 3) w->buf[3] = HFZ_OOM_KEY; }
+static inline void hfz_long(hfz_writer *w) { if (w->cap > 3 && w->len > 3 && w->buf[3] != HFZ_OOM_KEY) w->buf[3] = HFZ_LONG_KEY; }
 static inline void hfz_trim(hfz_writer *w) { hfz_oom(w); hfz_rec(w, HFZ_OP_TRIM, 0, 0, 0, 0, HFZ_TRIM_KEY & 7, HFZ_TRIM_KEY >> 3, 0); }
 static inline void hfz_check(hfz_writer *w, int deep)        { hfz_rec(w, HFZ_OP_CHECK, 0, deep ? 1 : 0, 0, 0, 0, 0, 0); }
 /* make the k-th OS map/commit call from now fail (k 1..32) */
