@@ -119,8 +119,11 @@ for key in 4c 00; do
 done
 sk=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-gas-00.ops" 2>&1 | grep -c '^#0    skipped: 2053 units of work, 1023 left')
 sk4c=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-gas-4c.ops" 2>&1 | grep -c 'skipped')
-if [ "$sk" = 1 ] && [ "$sk4c" = 0 ]; then pass work-budget-skips-costly-alloc
-else fail work-budget-skips-costly-alloc "calloc(4 MiB): skip lines $sk without the long key (want 1), $sk4c with it (want 0)"; fi
+# an overflowing calloc (aux 63, 4 MiB elements) must fail and costs nothing: never skipped
+{ printf '\x00\x00\x00\x00'; printf '\x01\xfc\x00\x07\x00\x00\x40\x00'; } >"$W/over-gas-ovf.ops"
+skovf=$(HAKFUZZ_TRACE=1 $FB/ops-replay "$W/over-gas-ovf.ops" 2>&1 | grep -c 'skipped')
+if [ "$sk" = 1 ] && [ "$sk4c" = 0 ] && [ "$skovf" = 0 ]; then pass work-budget-skips-costly-alloc
+else fail work-budget-skips-costly-alloc "calloc(4 MiB): skip lines $sk without the long key (want 1), $sk4c with it (want 0), $skovf for the overflowing calloc (want 0)"; fi
 
 # ---- 3. short fuzz runs ----------------------------------------------------
 # lf_run TARGET BINARY SECONDS CORPUS-DIR ARTIFACT-PREFIX LOG [SEED-DIRS...]

@@ -35,14 +35,13 @@
  * checked after every op) took 80-90% of a corpus replay and added hit
  * counts, not lines (measured on the 997-input corpus: inputs under 200 us
  * cover all but 5 of its lines).  An allocation that would cost more than
- * what is left is skipped (over_gas).  GAS_LONG is the budget of inputs
- * keyed HFZ_LONG_KEY or HFZ_OOM_KEY (fuzz/ops_emit.h): 8192 was everyone's
- * budget until the corpus replay at 1024 (3.2x the executions a second,
- * 17 of 2747 lines of src/ lost, 3 stored reproducers needing more).
- * HAKFUZZ_GAS=N overrides GAS (GAS_LONG is 8 N; 0: no limit); inputs found
- * under another budget need the same one to replay. */
+ * what is left is skipped (over_gas).  Inputs keyed HFZ_LONG_KEY or
+ * HFZ_OOM_KEY (fuzz/ops_emit.h) get 8 times GAS: 8192 was everyone's
+ * budget until 1024 replayed corpus/ops at 2.9x the executions a second
+ * with the same lines of src/ covered (3 stored reproducers need the key).
+ * HAKFUZZ_GAS=N overrides GAS (0: no limit); inputs found under another
+ * budget need the same one to replay. */
 #define GAS 1024
-#define GAS_LONG (8 * gas_limit)
 #define GAS_TRIM 1024   /* a trim empties the caches: what follows faults memory in again */
 
 typedef struct blk {
@@ -579,7 +578,8 @@ static void full_check(int deep) {
 static void op_heap_alloc(unsigned op, int hi, int slot, size_t size, unsigned aux) {
   hak_heap *h = heap_get(hi);
   if (!h || !make_room(slot, hi)) return;
-  if (over_budget(op == HFZ_OP_CALLOC && aux == 63 ? 0 : size) || over_gas(size, op == HFZ_OP_CALLOC, 0)) return;
+  size_t ask = op == HFZ_OP_CALLOC && aux == 63 ? 0 : size;   /* nmemb * size overflows: must fail, costs nothing */
+  if (over_budget(ask) || over_gas(ask, op == HFZ_OP_CALLOC, 0)) return;
   void *p;
   int err, must = hfz_must_fail(size), zero = 0, kind = KIND_MALLOC;
   size_t align = 16, total = size;
@@ -701,7 +701,8 @@ static void op_plain_alloc(int hi, int slot, size_t size, unsigned aux, unsigned
     return;
   }
   if (!make_room(slot, hi)) return;
-  if (over_budget(sel == 15 && variant == HFZ_P_CALLOC ? 0 : size) || over_gas(size, variant == HFZ_P_CALLOC, 0)) return;
+  size_t ask = sel == 15 && variant == HFZ_P_CALLOC ? 0 : size;   /* overflow: must fail, costs nothing */
+  if (over_budget(ask) || over_gas(ask, variant == HFZ_P_CALLOC, 0)) return;
   void *p = NULL;
   int must = hfz_must_fail(size), zero = 0, kind = KIND_MALLOC, err;
   size_t total = size, min_usable = 0, a = 16;
@@ -1036,7 +1037,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (S.nops > HFZ_MAX_OPS) S.nops = HFZ_MAX_OPS;
   S.opno = 0;
   trace_h = 0xcbf29ce484222325ull;
-  S.gas = S.oom || hdr[3] == HFZ_LONG_KEY ? GAS_LONG : gas_limit;
+  S.gas = (S.oom || hdr[3] == HFZ_LONG_KEY ? 8 : 1) * gas_limit;
   S.peak = 0;
   S.state_checks = -1;
   S.rot = 0;
