@@ -64,9 +64,21 @@ void   hak_debug_reset(void);
  * hak_heap_check: the heap's segments, slabs, free lists, thread cache and
  * remote queue (disjointness, counts, link validity, metadata integrity).
  * hak_check_all: every heap, large blocks, BigCache, the segment cache and
- * the address-space map. */
+ * the address-space map.
+ * hak_check_changed: what hak_check_all checks, less what cannot have
+ * changed through the core since the last clean hak_check_all or
+ * hak_check_changed: a heap no operation wrote is skipped, and the global
+ * structures are checked (with every heap) only when one of them changed.
+ * A skipped heap is still fingerprinted (cache counts and capacities,
+ * list heads, queue); a print that moved is checked in full, and reported
+ * as "changed without being marked" if it then passes (a core path that
+ * writes a heap without noting it).  A stray write into a structure no
+ * operation touched is seen only by hak_check_all.  Builds without the
+ * change notes (release, the scheduler and model-checker builds) run
+ * hak_check_all. */
 int hak_heap_check(hak_heap *h, char *msg, size_t len);
 int hak_check_all(char *msg, size_t len);
+int hak_check_changed(char *msg, size_t len);
 
 /* ---- classification and visiting --------------------------------------- */
 enum hak_tier  { HAK_TIER_NONE = 0, HAK_TIER_TINY = 1, HAK_TIER_MID = 2, HAK_TIER_LARGE = 3 };

@@ -79,6 +79,7 @@ static HAK_NOINLINE void *alloc_slow(hak_heap *h, size_t n) {
     return p;
   }
   if (h == &hak__empty_heap && (h = hak__heap_for_thread()) == NULL) return NULL;
+  hak__changed_heap(h);
   unsigned cls = hak__size_class(n);
   void *p = hak__refill_pop(h, cls);
   for (int round = 0; p == NULL && round < 2; round++)   /* a new slab maps at most a mid chunk */
@@ -102,6 +103,7 @@ HAK_INLINE void *alloc_fast(hak_heap *h, size_t n) {
     if (HAK_LIKELY(k != 0)) {
       void *p = c->slots[k - 1];
       c->count = k - 1;
+      hak__changed_heap(h);
       if (HAK_HARDEN) hak__word_store(p, 1, 0);
       hak_track_alloc(p, n, hak__class_size[cls]);
       return p;
@@ -173,6 +175,7 @@ static HAK_NOINLINE void free_slow(hak_heap *h, void *p) {
   hak_track_free(p, b.usable);
   if (HAK_HARDEN) hak__word_store(p, 1, hak__free_key);
   if (b.r->owner == h) {
+    hak__changed_heap(h);
     hak_tcache *c = &h->cache[b.cls];
     if (c->count >= c->cap) hak__cache_overflow(h, (unsigned)b.cls);
     c->slots[c->count++] = p;
@@ -206,6 +209,7 @@ HAK_INLINE void free_fast(hak_heap *h, void *p) {
         if (HAK_HARDEN) hak__word_store(p, 1, h->free_key);
         slots[k] = p;
         c->count = k + 1;
+        hak__changed_heap(h);
         return;
       }
     }

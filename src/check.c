@@ -333,17 +333,74 @@ typedef struct all_ctx {
   char  *msg;
   size_t len;
   int    rc;
+  int    changed_only;      /* hak_check_changed: skip what did not change (below) */
   size_t nheaps, orphans;   /* heaps in heap_tab, how many ORPHANED */
   size_t listed;            /* segments on the lists of checked heaps */
 } all_ctx;
 
-/* Every heap seen by hak__heaps_foreach, so that an owner pointer can be
- * told from garbage without reading through it.  Scratch, like the marks. */
+/* ---- checking what changed (hak_check_changed) ---------------------------
+ * The fuzzers check after every few operations.  Most operations change
+ * one heap's caches and nothing global, yet the full check walks every
+ * heap, the segment cache and the map: half of a fuzz/ops input's time.
+ * The core notes changes (internal.h): a flag per heap, a count for the
+ * segment side (segment cache, map, the set of heaps and their states)
+ * and one for large blocks.  A clean full check records both counts and
+ * what the cross-checks need of the parts it may later skip: each heap's
+ * segment count, the large blocks listed, the segments owned.  After it a
+ * heap whose flag is clear and whose print has not moved is skipped (its
+ * recorded segment count stands in), the large lists are walked only if
+ * their count moved, the segment cache and the map only if the segment
+ * count moved or the cross-checks' sums differ from the recorded ones.
+ * Clean state is recorded only by a check that passed everything. */
+hak_atomic_u64 hak__check_gen;
+hak_atomic_u64 hak__check_large_gen;
+static struct {
+  int      valid;
+  uint64_t gen, large_gen;
+  size_t   large_listed, owned;
+  size_t   nheaps, orphans;   /* heap_tab as that check left it */
+} clean;
+
+/* What most operations on a heap move: cache counts, list heads, the
+ * queue; not a proof of "unchanged", a net under the flags.  Sums, not a
+ * chain of multiplies: it is computed for every heap a check skips. */
+static uint64_t heap_print(hak_heap *h) {
+  uint64_t x = h->state + ((uint64_t)h->mid_chunks << 8) + (uintptr_t)hak_atomic_ptr_peek(&h->remote);
+  for (int k = 0; k < 2; k++) x += ((uintptr_t)h->avail[k] << 1) + ((uintptr_t)h->full[k] << 2);
+  for (unsigned cls = 0; cls < HAK_NCLASS; cls++)
+    x += (((uint64_t)h->cache[cls].cap << 32 | h->cache[cls].count) << (cls & 15)) + (uintptr_t)h->partial[cls];
+  return x;
+}
+
+/* One heap of hak_check_all (or hak_check_changed: changed_only). */
+static int check_listed_heap(hak_heap *h, int changed_only, size_t *nsegs, char *msg, size_t len) {
+  *nsegs = 0;
+  if (h->state == HAK_HEAP_DEAD || h->state == HAK_HEAP_ORPHANED) return 0;   /* not checked (see types.h) */
+  int marked = hak_atomic_u32_load(&h->check_dirty, HAK_RELAXED) != 0;
+  if (changed_only && !marked && heap_print(h) == h->check_print) {
+    *nsegs = h->check_nsegs;
+    return 0;
+  }
+  if (heap_check_locked(h, msg, len, nsegs) != 0) return -1;
+  if (changed_only && !marked)   /* a core path that writes a heap without noting it */
+    FAIL("heap %u changed since the last check without being marked as changed", h->id);  /* oracle:unmarked_change */
+  hak_atomic_u32_store(&h->check_dirty, 0, HAK_RELAXED);
+  h->check_print = heap_print(h);
+  h->check_nsegs = (uint32_t)*nsegs;
+  return 0;
+}
+
+/* Every heap seen by hak__heaps_foreach but the DEAD ones, so that an
+ * owner pointer can be told from garbage without reading through it (a
+ * DEAD owner is as wrong as garbage).  Scratch, like the marks; it also
+ * stands in for the walk of every heap ever made while the set of heaps
+ * has not changed (hak_check_changed). */
 static hak_heap **heap_tab;
 static size_t heap_tab_cap;
 
 static void check_one(hak_heap *h, void *arg) {
   all_ctx *c = arg;
+  if (h->state == HAK_HEAP_DEAD) return;
   if (c->nheaps == heap_tab_cap) {
     size_t want = heap_tab_cap ? heap_tab_cap * 2 : 512;
     hak_heap **t = hak__os_map_unfailing(want * sizeof *t);
@@ -361,7 +418,7 @@ static void check_one(hak_heap *h, void *arg) {
   heap_tab[c->nheaps++] = h;
   if (h->state == HAK_HEAP_ORPHANED) c->orphans++;
   size_t n = 0;
-  if (c->rc == 0) c->rc = heap_check_locked(h, c->msg, c->len, &n);
+  if (c->rc == 0) c->rc = check_listed_heap(h, c->changed_only, &n, c->msg, c->len);
   c->listed += n;
 }
 
@@ -605,34 +662,63 @@ static int check_map(const all_ctx *c, const hak_large_index *li, const hak_segc
   return find_unlisted(c, li, ci, msg, len);
 }
 
-static int check_globals(const all_ctx *c, char *msg, size_t len) {
+/* gen, large_gen: the change counts read before the heaps were walked. */
+static int check_globals(const all_ctx *c, uint64_t gen, uint64_t large_gen, char *msg, size_t len) {
   hak_large_index li;
   hak_segcache_index ci;
-  size_t large_listed = 0;
+  size_t large_listed = clean.large_listed;
   hak__large_index(&li);
   hak__segment_cache_index(&ci);
-  if (check_large(&li, &large_listed, msg, len) != 0) return -1;
-  if (check_segment_cache(&ci, msg, len) != 0) return -1;
-  return check_map(c, &li, &ci, large_listed, msg, len);
+  int segs = !c->changed_only || gen != clean.gen;
+  if ((segs || large_gen != clean.large_gen) && check_large(&li, &large_listed, msg, len) != 0) return -1;
+  if (segs && check_segment_cache(&ci, msg, len) != 0) return -1;
+  if ((segs || large_listed != clean.large_listed || c->listed != clean.owned) &&
+      check_map(c, &li, &ci, large_listed, msg, len) != 0)
+    return -1;
+  clean.large_listed = large_listed;
+  clean.owned = c->listed;
+  return 0;
 }
 
-HAK_EXPORT int hak_check_all(char *msg, size_t len) {
-  char dummy[8];
-  if (msg == NULL) msg = dummy, len = sizeof dummy;
-  if (len) msg[0] = '\0';
-  all_ctx c = { msg, len, 0, 0, 0, 0 };
-  hak_lock_acquire(&check_lock);
-  hak__heaps_foreach(check_one, &c);
+/* Caller holds check_lock. */
+static int check_process(int changed_only, char *msg, size_t len) {
+  all_ctx c = { msg, len, 0, changed_only && clean.valid, 0, 0, 0 };
+  uint64_t gen = hak_atomic_u64_load(&hak__check_gen, HAK_RELAXED);
+  uint64_t large_gen = hak_atomic_u64_load(&hak__check_large_gen, HAK_RELAXED);
+  if (c.changed_only && gen == clean.gen) {   /* the same heaps as last time */
+    c.nheaps = clean.nheaps;
+    c.orphans = clean.orphans;
+    for (size_t i = 0, n; i < c.nheaps && c.rc == 0; i++, c.listed += n)
+      c.rc = check_listed_heap(heap_tab[i], 1, &n, msg, len);
+  } else {
+    hak__heaps_foreach(check_one, &c);
+  }
   if (c.rc == 0) {
     hak__segment_lock_all();
     hak__large_lock_all();
-    c.rc = check_globals(&c, msg, len);
+    c.rc = check_globals(&c, gen, large_gen, msg, len);
     hak__large_unlock_all(0);
     hak__segment_unlock_all(0);
   }
-  hak_lock_release(&check_lock);
+  clean.valid = c.rc == 0 && HAK_CHECK_TRACKS_CHANGES;
+  clean.gen = gen;
+  clean.large_gen = large_gen;
+  clean.nheaps = c.nheaps;
+  clean.orphans = c.orphans;
   return c.rc;
 }
+
+static int check_entry(int changed_only, char *msg, size_t len) {
+  char dummy[8];
+  if (msg == NULL) msg = dummy, len = sizeof dummy;
+  if (len) msg[0] = '\0';
+  hak_lock_acquire(&check_lock);
+  int rc = check_process(changed_only, msg, len);
+  hak_lock_release(&check_lock);
+  return rc;
+}
+HAK_EXPORT int hak_check_all(char *msg, size_t len) { return check_entry(0, msg, len); }
+HAK_EXPORT int hak_check_changed(char *msg, size_t len) { return check_entry(1, msg, len); }
 
 /* ---- visitor ----------------------------------------------------------- */
 static void visit(hak_heap *h, hak_visit_fn fn, void *arg, int live_only) {
@@ -698,7 +784,7 @@ HAK_EXPORT int hak_block_state(const void *p) {
   hak_heap *h = r->owner;
   if ((uint32_t)hak__block_index(s, (uintptr_t)p - s->start) >= s->carved) return HAK_BLOCK_UNCARVED;
   hak_tcache *c = &h->cache[s->cls];
-  for (uint32_t i = 0; i < c->count; i++)
+  for (uint32_t i = c->count; i-- > 0;)   /* newest first: a block just freed is on top */
     if (c->slots[i] == p) return HAK_BLOCK_CACHED;
   size_t guard = 0;
   for (void *b = s->free; b != NULL && guard++ <= s->capacity; b = (void *)hak__word_load(b, 0))

@@ -64,6 +64,7 @@ static void fork_parent(void) {
   hak__check_unlock_all(0);
 }
 static void fork_child(void) {
+  hak__changed_global();
   for (hak_heap *h = all_heaps; h != NULL; h = h->next_all)
     if (h->state == HAK_HEAP_OWNED && h->bound && h != hak__tls_heap) h->state = HAK_HEAP_ORPHANED;
   hak__meta_unlock_all(1);
@@ -141,6 +142,8 @@ static void heap_reset(hak_heap *h) {
   h->state = HAK_HEAP_OWNED;
   h->bound = 0;
   h->next_list = NULL;
+  hak__changed_heap(h);
+  hak__changed_global();   /* a heap the checker now walks (or walks anew) */
 }
 
 static hak_heap *heap_create(void) {
@@ -184,6 +187,7 @@ HAK_EXPORT hak_heap *hak_heap_adopt(void) {
     if (abandoned_head == NULL) abandoned_tail = NULL;
     h->next_list = NULL;
     h->state = HAK_HEAP_OWNED;
+    hak__changed_global();
     hak_atomic_u64_sub(&hak__ctr.heaps_abandoned, 1, HAK_RELAXED);
   }
   hak_lock_release(&heaps_lock);
@@ -197,6 +201,7 @@ HAK_EXPORT void hak_heap_abandon(hak_heap *h) {
   hak__release_empty_slabs(h);
   hak_lock_acquire(&heaps_lock);
   h->state = HAK_HEAP_ABANDONED;
+  hak__changed_global();
   h->next_list = NULL;
   if (abandoned_tail) abandoned_tail->next_list = h;
   else abandoned_head = h;
@@ -233,6 +238,7 @@ HAK_EXPORT void hak_heap_destroy(hak_heap *h) {
     hak_atomic_u64_sub(&hak__ctr.heaps_abandoned, 1, HAK_RELAXED);
   }
   h->state = HAK_HEAP_DEAD;
+  hak__changed_global();
   hak_lock_release(&heaps_lock);
   (void)hak_atomic_ptr_exchange(&h->remote, NULL, HAK_ACQUIRE);
   for (unsigned cls = 0; cls < HAK_NCLASS; cls++) h->cache[cls].count = 0;

@@ -148,6 +148,28 @@ int  hak__fmt(char *buf, size_t len, const char *fmt, ...) HAK_PRINTF(3, 4);
 void hak__write_all(int fd, const char *s, size_t n);
 const char *hak__tier_name(int cls);
 
+/* ---- what changed since the last check (check.c hak_check_changed) -----
+ * Check builds note each change to a heap (its check_dirty flag, set by
+ * every path that writes the heap's lists, caches or queue, whatever thread
+ * runs it), to the segment side (a count: the segment cache, the
+ * address-space map, which heap owns a segment, the set of heaps and their
+ * states) and to the large lists and BigCache (another count).  Release
+ * builds compile all three to nothing.  So do the scheduler and
+ * model-checker builds: there every atomic operation is a schedule point
+ * of the algorithm under test; hak_check_changed is then hak_check_all. */
+#if HAK_CHECK_LEVEL >= 2 && !defined(HAK_SCHED) && !defined(HAK_ATOMIC_MODEL)
+#define HAK_CHECK_TRACKS_CHANGES 1
+extern hak_atomic_u64 hak__check_gen, hak__check_large_gen;
+HAK_INLINE void hak__changed_global(void) { hak_atomic_u64_add(&hak__check_gen, 1, HAK_RELAXED); }
+HAK_INLINE void hak__changed_large(void) { hak_atomic_u64_add(&hak__check_large_gen, 1, HAK_RELAXED); }
+HAK_INLINE void hak__changed_heap(hak_heap *h) { hak_atomic_u32_store(&h->check_dirty, 1, HAK_RELAXED); }
+#else
+#define HAK_CHECK_TRACKS_CHANGES 0
+HAK_INLINE void hak__changed_global(void) {}
+HAK_INLINE void hak__changed_large(void) {}
+HAK_INLINE void hak__changed_heap(hak_heap *h) { (void)h; }
+#endif
+
 /* ---- segment.c --------------------------------------------------------- */
 hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls);   /* NULL + ENOMEM */
 void      hak__slab_release(hak_heap *h, hak_slab *s);     /* s has used == 0 */

@@ -74,6 +74,12 @@
 #endif
 
 static hak_lock large_lock;
+/* Every section under large_lock may change the lists the checker reads
+ * (hak__changed_large); hak__large_lock_all, the checker's, does not. */
+static void lock_large(void) {
+  hak_lock_acquire(&large_lock);
+  hak__changed_large();
+}
 static hak_region *live_head;
 static hak_region *cache_head;            /* cached spans, address order */
 static hak_large *lru_head, *lru_tail;    /* head: most recently used */
@@ -288,7 +294,7 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
   size_t size = n == 0 ? HAK_PAGE : PAGE_UP(n), span = GRAN_UP(size);
   if (align < HAK_GRANULE) align = HAK_GRANULE;
   hak_large *gone = NULL, *l;
-  hak_lock_acquire(&large_lock);
+  lock_large();
   epoch++;
   l = cache_take(size, align);
   uintptr_t cut = 0;
@@ -329,7 +335,7 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
   }
   /* the whole span: it is reused for any size, and one VMA can be mremapped */
   if (hak__opt->hugepages && size >= HAK_GRANULE) hak__os_hugepage(base, span);
-  hak_lock_acquire(&large_lock);
+  lock_large();
   make_live(l, size);
   hak_lock_release(&large_lock);
   HAK_COUNT(large_allocs, 1);
@@ -341,7 +347,7 @@ void *hak__large_alloc(size_t n, size_t align, size_t *dirty) {
 void hak__large_free(hak_large *l, void *p) {
   if ((uintptr_t)p != l->r.base)
     hak__fatal("hakmem: invalid free of %p (interior pointer of large block %p)", p, (void *)l->r.base);
-  hak_lock_acquire(&large_lock);
+  lock_large();
   if (l->state != HAK_LARGE_LIVE) {
     hak_lock_release(&large_lock);
     hak__fatal("hakmem: double free of %p (large)", p);
@@ -386,7 +392,7 @@ static void *resize_within(hak_large *l, size_t size) {
   hak_large *gone = NULL, *spare = NULL, *tail = need < l->span && FULL(l) ? hak__meta_large_new() : NULL;
   uintptr_t cut = 0;
   size_t cut_len = 0;
-  hak_lock_acquire(&large_lock);
+  lock_large();
   epoch++;
   if (tail != NULL) {   /* whole granules past the end: to the cache */
     span_init(tail, l->r.base + need, l->span - need, l->span - need);
@@ -415,7 +421,7 @@ static void *resize_within(hak_large *l, size_t size) {
 static void *grow_from_cache(hak_large *l, size_t size, size_t want) {
   size_t need = GRAN_UP(size);
   hak_large *spare = NULL;
-  hak_lock_acquire(&large_lock);
+  lock_large();
   hak_large *n = cached_after(l->r.base + l->span);
   if (n == NULL || !FULL(l) || !FULL(n) || l->span + n->span < need) {
     hak_lock_release(&large_lock);
@@ -479,7 +485,7 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
       return NULL;
     }
   }
-  hak_lock_acquire(&large_lock);   /* the checker sees the old range or the new one */
+  lock_large();   /* the checker sees the old range or the new one */
   epoch++;
   if (to != base) hak__segmap_clear(base, span);
   l->r.base = to;
@@ -493,7 +499,7 @@ static void *grow_by_remap(hak_large *l, size_t size, size_t want) {
 void *hak__large_resize(hak_large *l, size_t n) {
   if (n > HAK_LARGE_MAX / 2) return NULL;
   size_t size = PAGE_UP(n);
-  hak_lock_acquire(&large_lock);   /* the program may have written all of the old size */
+  lock_large();   /* the program may have written all of the old size */
   if (l->dirty < l->r.size) l->dirty = l->r.size;
   hak_lock_release(&large_lock);
   if (size <= l->mapped) return resize_within(l, size);
@@ -513,7 +519,7 @@ size_t hak__bigcache_release(size_t bytes) {
   size_t done = 0;
   uintptr_t cut = 0;
   size_t cut_len = 0;
-  hak_lock_acquire(&large_lock);
+  lock_large();
   /* a refused map (alloc.c, round 0) opens a window; hak_trim, which also
    * ends round 1, closes it (one more refusal reopens it) */
   as_limited_until = bytes != SIZE_MAX ? epoch + DECOMMIT_AFTER : 0;
@@ -547,7 +553,7 @@ size_t hak__bigcache_release(size_t bytes) {
 
 void hak__large_release_all(void) {
   for (;;) {
-    hak_lock_acquire(&large_lock);
+    lock_large();
     hak_large *l = (hak_large *)live_head;
     if (l != NULL) {
       rlist_remove(&live_head, &l->r);
@@ -599,7 +605,7 @@ int hak__large_fuzz_canon(void) {
   uintptr_t gap[CANON_GAPS], at = canon_base, end = canon_base + canon_span;
   size_t gap_len[CANON_GAPS];
   unsigned ngaps = 0;
-  hak_lock_acquire(&large_lock);
+  lock_large();
   int ok = canon_span != 0 && live_head == NULL;
   for (hak_region *r = cache_head, *next; r != NULL; r = next) {   /* address order */
     next = r->next;
@@ -634,13 +640,13 @@ int hak__large_fuzz_canon(void) {
     span_init(l, gap[i], gap_len[i], gap_len[i]);
     l->dirty = 0;
     if (hak__opt->hugepages) hak__os_hugepage(p, gap_len[i]);
-    hak_lock_acquire(&large_lock);
+    lock_large();
     cache_insert(l, &spare);
     hak_lock_release(&large_lock);
     finish(NULL, spare);
     spare = NULL;
   }
-  hak_lock_acquire(&large_lock);
+  lock_large();
   hak_large *keep = (hak_large *)cache_head;
   if (keep == NULL || keep->r.base != canon_base || keep->span != canon_span || !FULL(keep) || keep->r.next != NULL)
     ok = 0;

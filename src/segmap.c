@@ -117,6 +117,7 @@ int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
   }
   uintptr_t first = base >> HAK_GRANULE_SHIFT;
   uintptr_t last = (base + size - 1) >> HAK_GRANULE_SHIFT;
+  hak__changed_global();
   for (uintptr_t g = first; g <= last; g++) {   /* make every leaf first: all or nothing */
     if (leaf_for(g, 1) == NULL) return -1;
   }
@@ -130,6 +131,7 @@ int hak__segmap_set(uintptr_t base, size_t size, hak_region *r) {
 }
 
 void hak__segmap_clear(uintptr_t base, size_t size) {
+  hak__changed_global();
   uintptr_t first = base >> HAK_GRANULE_SHIFT;
   uintptr_t last = (base + size - 1) >> HAK_GRANULE_SHIFT;
   for (uintptr_t g = first; g <= last; g++) {

@@ -34,11 +34,13 @@ static void list_remove(hak_region **head, hak_region *r) {
 
 /* The cache list and its two counts (caller holds cache_lock). */
 static void cache_push(hak_region *r) {
+  hak__changed_global();
   list_push(&cache_head, r);
   cache_count++;
   hak_atomic_u64_add(&hak__ctr.segment_cache, 1, HAK_RELAXED);
 }
 static void cache_unlink(hak_region *r) {
+  hak__changed_global();
   list_remove(&cache_head, r);
   cache_count--;
   hak_atomic_u64_sub(&hak__ctr.segment_cache, 1, HAK_RELAXED);
@@ -120,7 +122,8 @@ static hak_segment *segment_acquire(hak_heap *h, int kind) {
   } else {
     reset_slabs(seg);
   }
-  seg->r.owner = h;
+  seg->r.owner = h;   /* a region changes hands: the map check counts owners */
+  hak__changed_global();
   list_push(&h->avail[kind - 1], &seg->r);
   uint64_t n = hak_atomic_u64_add(&hak__ctr.segments, 1, HAK_RELAXED) + 1;
   hak_atomic_u64_max(&hak__ctr.peak_segments, n);
@@ -131,6 +134,7 @@ static void segment_release(hak_heap *h, hak_segment *seg) {
   hak_region **list = seg->free_slabs == 0 ? &h->full[seg->r.kind - 1] : &h->avail[seg->r.kind - 1];
   list_remove(list, &seg->r);
   seg->r.owner = NULL;
+  hak__changed_global();
   reset_slabs(seg);
   hak_atomic_u64_sub(&hak__ctr.segments, 1, HAK_RELAXED);
   hak_lock_acquire(&cache_lock);
@@ -144,6 +148,7 @@ static void segment_release(hak_heap *h, hak_segment *seg) {
 
 hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls) {
   int kind = cls < HAK_TINY_CLASSES ? HAK_REGION_TINY : HAK_REGION_MID;
+  hak__changed_heap(h);
   hak_segment *seg = (hak_segment *)h->avail[kind - 1];
   if (seg == NULL && (seg = segment_acquire(h, kind)) == NULL) return NULL;
   unsigned i = (unsigned)__builtin_ctz(seg->free_slabs);
@@ -176,6 +181,7 @@ hak_slab *hak__slab_acquire(hak_heap *h, unsigned cls) {
 
 void hak__slab_release(hak_heap *h, hak_slab *s) {
   hak_assert(s->used == 0 && s->state == HAK_SLAB_PARTIAL);
+  hak__changed_heap(h);
   if (s->prev) s->prev->next = s->next;
   else h->partial[s->cls] = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -194,6 +200,7 @@ void hak__slab_release(hak_heap *h, hak_slab *s) {
 
 /* Heap destroy: every segment goes, whatever its slabs hold. */
 void hak__segments_release_all(hak_heap *h) {
+  hak__changed_heap(h);
   for (int k = 0; k < 2; k++) {
     while (h->full[k] != NULL) {
       hak_segment *seg = (hak_segment *)h->full[k];

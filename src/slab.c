@@ -92,6 +92,7 @@ static void populate_carve(hak_heap *h, const hak_slab *s, uint32_t n) {
 
 void *hak__refill_pop(hak_heap *h, unsigned cls) {
   hak_tcache *c = &h->cache[cls];
+  hak__changed_heap(h);
   /* Drain first: a block must never sit on a free list and the queue. */
   if (hak_atomic_ptr_load(&h->remote, HAK_RELAXED) != NULL) hak__drain(h);
   if (h->refill_since_overflow[cls] == LAST_REFILL && c->cap < hak__class_cap_max[cls]) {
@@ -134,6 +135,7 @@ void *hak__refill_pop(hak_heap *h, unsigned cls) {
 /* Move the n oldest cached blocks of cls back to their slabs. */
 static void flush_n(hak_heap *h, unsigned cls, uint32_t n) {
   hak_tcache *c = &h->cache[cls];
+  hak__changed_heap(h);
   for (uint32_t i = 0; i < n; i++) free_push(h, owned_slab(h, c->slots[i], "thread cache"), c->slots[i]);
   memmove(c->slots, c->slots + n, (c->count - n) * sizeof(void *));
   c->count -= n;
@@ -141,6 +143,7 @@ static void flush_n(hak_heap *h, unsigned cls, uint32_t n) {
 
 void hak__cache_overflow(hak_heap *h, unsigned cls) {
   hak_tcache *c = &h->cache[cls];
+  hak__changed_heap(h);
   h->refill_since_overflow[cls] = LAST_OVERFLOW;
   if (c->cap < hak__class_cap_max[cls]) {
     c->cap *= 2;
@@ -151,6 +154,7 @@ void hak__cache_overflow(hak_heap *h, unsigned cls) {
 }
 
 void hak__cache_flush_all(hak_heap *h) {
+  hak__changed_heap(h);
   for (unsigned cls = 0; cls < HAK_NCLASS; cls++) {
     flush_n(h, cls, h->cache[cls].count);
     h->cache[cls].cap = HAK_CACHE_MIN;
@@ -165,6 +169,7 @@ void hak__remote_push(hak_heap *owner, void *p) {
   do {
     hak__word_store(p, 0, (uintptr_t)head);
   } while (!hak_atomic_ptr_cas(&owner->remote, &head, p, HAK_RELEASE, HAK_RELAXED));
+  hak__changed_heap(owner);
 }
 
 /* Take the whole queue with one exchange (acquire pairs with the pushers'
@@ -172,6 +177,7 @@ void hak__remote_push(hak_heap *owner, void *p) {
 void hak__drain(hak_heap *h) {
   void *b = hak_atomic_ptr_exchange(&h->remote, NULL, HAK_ACQUIRE);
   uint64_t n = 0;
+  hak__changed_heap(h);
   while (b != NULL) {
     /* Validate b before reading its link: b may be a corrupted link. */
     hak_slab *s = owned_slab(h, b, "remote-free queue");
@@ -185,6 +191,7 @@ void hak__drain(hak_heap *h) {
 
 /* Collect: give back every empty slab, including each class's last one. */
 void hak__release_empty_slabs(hak_heap *h) {
+  hak__changed_heap(h);
   for (unsigned cls = 0; cls < HAK_NCLASS; cls++) {
     hak_slab *s = h->partial[cls];
     while (s != NULL) {

@@ -143,6 +143,11 @@ struct hak_heap {
   hak_heap      *next_all;                    /* global list of heaps */
   hak_heap      *next_list;                   /* abandoned / dead list */
   size_t         map_size;                    /* bytes of the heap's own mapping */
+  /* check builds (check.c hak_check_changed): changed since its last clean
+   * check; its print and segment count then.  In every build: one layout. */
+  hak_atomic_u32 check_dirty;
+  uint32_t       check_nsegs;
+  uint64_t       check_print;
 };
 
 #endif

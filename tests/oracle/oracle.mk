@@ -3,7 +3,7 @@
 #   make check-oracle-fast   a fixed subset (part of make check, < 60 s)
 # See tests/oracle/run.sh for how a check site is found (its oracle: marker).
 ORACLE_FAST := mark_not_block_start mark_duplicate slab_geometry seg_list_loops seg_registered free_link_outside \
-               count_carved partial_entry free_key bigcache_counts map_seg_unlisted
+               count_carved partial_entry free_key bigcache_counts map_seg_unlisted unmarked_change
 ORACLE_ENV := CC="$(CC)" COMMON_CFLAGS="$(COMMON_CFLAGS)" CHECK_CFLAGS="$(CHECK_CFLAGS)" TEST_CFLAGS="$(TEST_CFLAGS)"
 
 .PHONY: check-oracle check-oracle-fast

@@ -49,7 +49,9 @@ static int check_heap(hak_heap *h) {
 static void poke_link(void *b, uintptr_t v) { hak__word_store(b, 0, v); }
 
 typedef void (*corrupt_fn)(fixture *f);
-/* all: the case corrupts global state and is judged by hak_check_all. */
+/* all: 0 the case is judged by hak_heap_check; 1 it corrupts global state
+ * and is judged by hak_check_all; 2 judged by hak_check_changed, after a
+ * clean hak_check_all (the one it is relative to). */
 struct ccase { const char *name; corrupt_fn fn; const char *expect; int all; };
 
 static hak_segment *seg_of(fixture *f) { return (hak_segment *)hak__region_of((uintptr_t)f->b[3]); }
@@ -138,6 +140,19 @@ static void c_partial_unlinked(fixture *f) {
   s->next = s->prev = NULL;
 }
 static void c_free_key(fixture *f) { f->h->free_key ^= 1; }
+
+/* hak_check_changed: a heap written behind the core's back (its print
+ * moves, its flag stays clear); corruption of a heap an operation then
+ * marks; of the segment cache once a global change is noted (below, with
+ * the global fixture). */
+static void c_unmarked_cap(fixture *f) {   /* every invariant still holds */
+  hak_tcache *c = &f->h->cache[f->cls];
+  c->cap = c->cap < hak__class_cap_max[f->cls] ? c->cap + 1 : c->cap - 1;
+}
+static void c_used_plus_marked(fixture *f) {
+  f->s->used++;
+  hak_heap_free(f->h, hak_heap_malloc(f->h, CLS_SIZE));
+}
 
 /* ---- global state: large blocks, BigCache, segment cache, the map ----
  * The global fixture (made in the child, after the heap fixture): a live
@@ -286,6 +301,10 @@ static void c_bigcache_lru_future(fixture *f) { (void)f; G.cached->last_use = *G
 static void c_bigcache_lru_tail(fixture *f) { (void)f; *G.li.lru_tail = NULL; }
 static void c_bigcache_bytes(fixture *f) { (void)f; *G.li.cached_bytes -= HAK_PAGE; }
 static void c_segcache_magic(fixture *f) { (void)f; cached_seg()->magic ^= 0x100; }
+static void c_segcache_magic_noted(fixture *f) {
+  (*G.ci.head)->magic ^= 0x100;
+  hak_heap_free(f->h, hak_heap_malloc(f->h, (size_t)1 << 20));   /* a large block: a global change */
+}
 static void c_segcache_back_link(fixture *f) { (void)f; cached_seg()->prev = cached_seg(); }
 static void c_segcache_owner(fixture *f) { cached_seg()->owner = f->h; }
 static void c_segcache_nslabs(fixture *f) { (void)f; cached_seg()->nslabs--; }
@@ -360,6 +379,9 @@ static const struct ccase cases[] = {
   {"partial_entry", c_partial_back_link, "or a bad back link", 0},
   {"partial_count", c_partial_unlinked, "PARTIAL slabs but 0 on partial lists", 0},
   {"free_key", c_free_key, "free key corrupted", 0},
+  {"unmarked_change", c_unmarked_cap, "changed since the last check without being marked as changed", 2},
+  {"changed/marked_heap", c_used_plus_marked, "free-list length", 2},
+  {"changed/global", c_segcache_magic_noted, "segment cache: descriptor 0x", 2},
   {"large_magic", c_large_magic, "bad magic or kind in its descriptor", 1},
   {"large_owner", c_large_owner, "has an owner heap", 1},
   {"large_span", c_large_span, "not granule-aligned", 1},
@@ -410,7 +432,9 @@ static void child(void *arg) {
   }
   cur->fn(&f);
   cmsg[0] = 0;
-  int rc = cur->all ? hak_check_all(cmsg, sizeof cmsg) : hak_heap_check(f.h, cmsg, sizeof cmsg);
+  int rc = cur->all == 2 ? hak_check_changed(cmsg, sizeof cmsg)
+         : cur->all     ? hak_check_all(cmsg, sizeof cmsg)
+                        : hak_heap_check(f.h, cmsg, sizeof cmsg);
   t_say("%s\n", cmsg);
   _exit(rc == -1 && cmsg[0] ? 0 : 1);
 }
@@ -449,9 +473,28 @@ static void t_clean_fixture(void) {
   hak_heap_destroy(o);
 }
 
+/* What hak_check_changed leaves to hak_check_all (its documented limit):
+ * a write no operation made, into a heap whose print it does not move. */
+static void t_changed_skips_untouched(void) {
+  fixture f;
+  hak_heap *o = hak_heap_new();
+  setup(&f, o);
+  CHECKF(hak_check_all(cmsg, sizeof cmsg) == 0, "%s", cmsg);
+  CHECKF(hak_check_changed(cmsg, sizeof cmsg) == 0, "%s", cmsg);
+  f.s->used++;                       /* not in the print, no operation */
+  CHECKF(hak_check_changed(cmsg, sizeof cmsg) == 0, "hak_check_changed walked an untouched heap: %s", cmsg);
+  cmsg[0] = 0;
+  CHECK(hak_check_all(cmsg, sizeof cmsg) == -1 && strstr(cmsg, "free-list length") != NULL);
+  f.s->used--;
+  CHECKF(hak_check_all(cmsg, sizeof cmsg) == 0, "%s", cmsg);
+  hak_heap_destroy(f.h);
+  hak_heap_destroy(o);
+}
+
 int main(void) {
   t_init(120);
   T_RUN(t_clean_fixture);
+  T_RUN(t_changed_skips_untouched);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     cur = &cases[i];
     t_run_(cur->name, t_case);
