@@ -9,10 +9,12 @@
 #   4. every stored reproducer with a mutant (sched, ops and preload rows of
 #      MANIFEST) gives its named signature on that mutant (repro/replay.sh
 #      --mutants; each mutant tree is built once)
+#   0. every mutant patch of the project still applies (repro/patches.sh)
 # Builds first (-j2), one FAIL line if something does not build.  PASS:/FAIL:
 # lines; exit 1 on any FAIL.  Budget: < 3 min on 2 cores.
-# Plan (tests/check.sh): replay.sh prints its own PLAN lines; the two
-# scripts that do not, determinism.sh and relacy.sh, are declared here.
+# Plan (tests/check.sh): replay.sh prints its own PLAN lines; the
+# scripts that do not, determinism.sh, relacy.sh and patches.sh, are
+# declared here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build/repro
@@ -20,7 +22,8 @@ fails=0
 t0=${EPOCHREALTIME/./}
 lap() { echo "  ($(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms so far)"; }
 relacy_mutants=(01-drain-nonatomic 08-racy-push 09-drain-no-acquire 10-push-no-release)
-echo "PLAN: $((2 + 1 + ${#relacy_mutants[@]})) (determinism: clean + crash; relacy: the real queue + each mutant)"
+echo "PLAN: $((2 + 1 + ${#relacy_mutants[@]} + 1)) (determinism: clean + crash; relacy: the real queue + each mutant; patches)"
+./repro/patches.sh || fails=$((fails + 1))   # first: a broken patch also breaks step 4, less clearly
 
 if ! make -s -j2 --no-print-directory sched build/fuzz/ops-replay-asan build/fuzz/mt-replay-asan \
        build/fuzz/mt-replay-tsan build/relacy/remote_queue build/release/libhakmem.so >build/repro/build.log 2>&1; then
