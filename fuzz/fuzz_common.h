@@ -115,6 +115,19 @@ static inline void hfz_fill(void *p, size_t n, unsigned seed) {
     hfz_fill_range((uint8_t *)p + off[i], off[i], len[i], seed);
 }
 
+/* The work budgets (fuzz/ops GAS, fuzz/mt MT_GAS) count 4 KiB touched:
+ * what one fill or verify of a block touches, and an allocation's work:
+ * its fill and its verify at free, calloc's zeroes (the core's memset and
+ * the zero check). */
+static inline size_t hfz_fill_bytes(size_t size) {
+  size_t off[3], len[3], touched = 0;
+  for (int i = 0, k = hfz_regions(size, 0, off, len); i < k; i++) touched += len[i];
+  return touched;
+}
+static inline long hfz_alloc_work(size_t size, int zeroed) {
+  return (long)((2 * hfz_fill_bytes(size) + (zeroed ? 2 * size : 0)) >> 12);
+}
+
 /* First corrupted offset below limit within the filled regions of an
  * n-byte block filled with seed, or (size_t)-1. */
 static inline size_t hfz_verify(const void *p, size_t n, unsigned seed, size_t limit) {

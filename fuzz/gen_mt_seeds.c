@@ -69,6 +69,7 @@ int main(int argc, char **argv) {
   hfz_mt(&w, HFZ_MT_SEND, 2, 5, 1, 0);
   hfz_mt(&w, HFZ_MT_RECV, 0, 6, 1, 0);
   hfz_mt(&w, HFZ_MT_VERIFY, 0, 6, 0, 0);
+  hfz_mt_real_exit(&w);
   save(&w, "exit-adopt");
 
   /* pseudo-random mixes */

@@ -2,7 +2,13 @@
  * per-thread scripts run by 2-4 real threads through the public API (each
  * thread's own heap, created on first use), exchanging blocks through a
  * shared transfer array, so frees really cross threads and heaps really
- * get abandoned (thread exit) and adopted.  Fill patterns are checked when a
+ * get abandoned (thread exit) and adopted.  The threads are a pool that
+ * outlives an input: at the end of its script a thread abandons its heap
+ * as thread exit would and waits for the next input; inputs keyed
+ * HFZ_MT_EXIT_KEY (header byte 1) end with the threads really exiting
+ * (the thread-exit path, hakmem's TLS destructor), and new ones start.
+ * Creating 2-4 threads per input was most of an input's time under ASan
+ * (its per-thread allocator caches and stacks, faulted in each time).  Fill patterns are checked when a
  * block changes hands, at free and at realloc; at each SYNC record every
  * thread stops, checks its heap, and thread 0 runs hak_check_all.  After the
  * threads exit, the main thread frees what is left, checks, and resets.
@@ -10,11 +16,28 @@
  * same scripts under a different schedule. */
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "fuzz_common.h"
 
 #define MAXT 4
+
+/* The work budget of each thread's script, in fuzz/ops's units (its GAS:
+ * about half a microsecond of the plain build): a record of the thread
+ * costs 1, an allocation 1 more plus mt_alloc_work (its fill and verify,
+ * calloc's zeroes, and the size/8 bytes of ASan shadow its allocation and
+ * free write, in every build so the budget means one thing), a realloc
+ * also its copy, a verify of a block the 4 KiB it reads.  A thread past its budget skips its remaining records but
+ * still meets every SYNC, so the others' scripts run as written; an
+ * allocation that would cost more than what is left is skipped.  Without
+ * it, 8 MiB callocs (the core's memset faulting in memory a large block
+ * reused from BigCache only ever had touched in three places) were two
+ * thirds of a corpus replay.  Inputs keyed HFZ_LONG_KEY (header byte 3)
+ * get 8 times MT_GAS; HAKFUZZ_GAS=N overrides it (0: no limit). */
+#define MT_GAS 1024
+static long mt_gas = MT_GAS;
+static long mt_alloc_work(size_t size, int zeroed) { return hfz_alloc_work(size, zeroed) + (long)(size >> 14); }
 
 typedef struct mblk {           /* descriptor (libc memory), travels with the block */
   uint8_t *p;
@@ -26,6 +49,7 @@ static _Atomic(mblk *) xfer[HFZ_MT_XFER];
 static atomic_uint seedctr;
 static const uint8_t *g_data;
 static size_t g_nrec;
+static long g_gas;               /* each thread's budget for this input */
 static unsigned g_nthreads;
 static pthread_barrier_t g_bar;
 
@@ -39,7 +63,13 @@ static void verify(const mblk *m, const char *when) {
   if (off != (size_t)-1)
     hfz_fail("fill-corrupt", "%s: block %p (size %zu) byte %zu is 0x%02x, expected 0x%02x", when,
              (void *)m->p, m->size, off, m->p[off], hfz_pat[(m->seed + off) % HFZ_PERIOD]);
-  size_t us = hak_malloc_usable_size(m->p);
+  /* the map's answer, not hak_malloc_usable_size: that one also makes the
+   * whole usable size addressable under ASan (as glibc lets a program use
+   * it), a shadow memset of usable/8 bytes at every verify (14% of a
+   * libFuzzer run, for 8 MiB blocks) that also hid overruns into the slack
+   * from ASan; fresh() checks the API once per block */
+  hak_block_info in;
+  size_t us = hak_classify(m->p, &in) && !in.interior ? in.usable : 0;
   if (us < m->size) hfz_fail("usable", "%s: block %p usable %zu < size %zu", when, (void *)m->p, us, m->size);
 }
 
@@ -70,9 +100,18 @@ static void check_own_heap(void) {
     hfz_fail("checker", "hak_heap_check(heap %u) at SYNC: %s", hak_heap_id(hak_heap_current()), msg);
 }
 
-static void *thread_main(void *arg) {
-  unsigned t = (unsigned)(uintptr_t)arg;
+/* Charge w units to a thread's budget *gas: 0 (and nothing charged) when
+ * they are more than what is left. */
+static int spend(long *gas, long w) {
+  if (!mt_gas) return 1;
+  if (w > *gas) return 0;
+  *gas -= w;
+  return 1;
+}
+
+static void run_script(unsigned t) {
   mblk *slot[HFZ_MT_SLOTS] = {0};
+  long gas = g_gas;
   for (size_t i = 0; i <= g_nrec; i++) {
     const uint8_t *r = g_data + HFZ_HEADER_LEN + i * HFZ_REC_LEN;
     unsigned op = i < g_nrec ? decode(r[0]) : HFZ_MT_SYNC;
@@ -90,16 +129,20 @@ static void *thread_main(void *arg) {
       continue;
     }
     if ((r[1] & 3) % g_nthreads != t) continue;
+    if (!spend(&gas, 1)) continue;
     unsigned aux = r[1] >> 2, s = r[2] & (HFZ_MT_SLOTS - 1);
     uint32_t v = hfz_le32(r + 4);
     size_t size = hfz_decode_size(r[3] & 7, r[3] >> 3, v);
     mblk **sl = &slot[s];
     void *p;
+    /* a request that must or may fail costs nothing: it maps nothing */
+    int cheap = hfz_must_fail(size) || size >= HFZ_MAYFAIL_SIZE;
     switch (op) {
     case HFZ_MT_MALLOC: case HFZ_MT_CALLOC: case HFZ_MT_ALIGNED: {
       size_t align;
       int zero;
       const char *what;
+      if (!cheap && !spend(&gas, 1 + mt_alloc_work(size, op == HFZ_MT_CALLOC))) break;
       drop(sl, "free (slot reuse)");
       errno = 0;
       p = hfz_mt_alloc(op, aux, &size, &align, &zero, &what);
@@ -113,6 +156,8 @@ static void *thread_main(void *arg) {
     }
     case HFZ_MT_REALLOC: {
       mblk *m = *sl;
+      size_t copy = m ? (m->size < size ? m->size : size) : 0;
+      if (!cheap && !spend(&gas, 1 + mt_alloc_work(size, 0) + (long)(copy >> 12))) break;
       if (m) verify(m, "before realloc");
       errno = 0;
       p = hak_realloc(m ? m->p : NULL, size);
@@ -134,6 +179,7 @@ static void *thread_main(void *arg) {
     case HFZ_MT_FREE: drop(sl, "hak_free"); break;
     case HFZ_MT_SEND: {
       mblk *mine = *sl;
+      if (mine && !spend(&gas, (long)(hfz_fill_bytes(mine->size) >> 12))) break;
       if (mine) verify(mine, "send");
       mblk *got = atomic_exchange(&xfer[v % HFZ_MT_XFER], mine);
       if (got) verify(got, "receive (swap)");
@@ -160,7 +206,9 @@ static void *thread_main(void *arg) {
       if (h) hak_heap_abandon(h);
       break;
     }
-    case HFZ_MT_VERIFY: if (*sl) verify(*sl, "verify"); break;
+    case HFZ_MT_VERIFY:
+      if (*sl && spend(&gas, (long)(hfz_fill_bytes((*sl)->size) >> 12))) verify(*sl, "verify");
+      break;
     case HFZ_MT_YIELD:  sched_yield(); break;
     }
   }
@@ -176,7 +224,49 @@ static void *thread_main(void *arg) {
       free(old);
     }
   }
-  return NULL;                                    /* TLS destructor abandons the heap */
+}
+
+/* ---- the thread pool ------------------------------------------------------
+ * Worker t runs thread t's script of each input it is woken for (go[t]),
+ * then posts `done`.  At the end of a script the worker gives its heap up
+ * as thread exit does (unbind, abandon), so the next input finds the same
+ * state a fresh thread would, or, when the input says so (g_exit), exits
+ * for real: hakmem's TLS destructor abandons the heap. */
+static pthread_t pool[MAXT];
+static int pool_live[MAXT];
+static sem_t go[MAXT], done;
+static int g_exit;
+
+static void *worker(void *arg) {
+  unsigned t = (unsigned)(uintptr_t)arg;
+  for (;;) {
+    while (sem_wait(&go[t]) != 0) {}
+    run_script(t);
+    int leave = g_exit;
+    if (!leave) {
+      hak_heap *h = hak_heap_bind(NULL);
+      if (h) hak_heap_abandon(h);
+    }
+    sem_post(&done);
+    if (leave) return NULL;                       /* TLS destructor abandons the heap */
+  }
+}
+
+static void run_threads(unsigned n) {
+  for (unsigned t = 0; t < n; t++) {
+    if (!pool_live[t]) {
+      if (sem_init(&go[t], 0, 0) != 0 || pthread_create(&pool[t], NULL, worker, (void *)(uintptr_t)t) != 0) abort();
+      pool_live[t] = 1;
+    }
+    sem_post(&go[t]);
+  }
+  for (unsigned t = 0; t < n; t++) while (sem_wait(&done) != 0) {}
+  if (g_exit)
+    for (unsigned t = 0; t < n; t++) {
+      pthread_join(pool[t], NULL);
+      sem_destroy(&go[t]);
+      pool_live[t] = 0;
+    }
 }
 
 /* After the join every block the program held has been freed, so a LIVE
@@ -201,6 +291,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc; (void)argv;
   hfz_pattern_init();
+  if (sem_init(&done, 0, 0) != 0) abort();
+  const char *g = getenv("HAKFUZZ_GAS");
+  if (g && *g) mt_gas = strtol(g, NULL, 0);
   hak_heap_bind(NULL);
   hak_debug_reset();
   return 0;
@@ -215,12 +308,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_nrec = (size - HFZ_HEADER_LEN) / HFZ_REC_LEN;
   if (g_nrec > 2048) g_nrec = 2048;
   g_nthreads = 2 + (data[0] & 3) % 3;
+  g_gas = (data[3] == HFZ_LONG_KEY ? 8 : 1) * mt_gas;
   atomic_store(&seedctr, data[2]);
+  g_exit = data[1] == HFZ_MT_EXIT_KEY;
   pthread_barrier_init(&g_bar, NULL, g_nthreads);
-  pthread_t th[MAXT];
-  for (unsigned t = 0; t < g_nthreads; t++)
-    if (pthread_create(&th[t], NULL, thread_main, (void *)(uintptr_t)t) != 0) abort();
-  for (unsigned t = 0; t < g_nthreads; t++) pthread_join(th[t], NULL);
+  run_threads(g_nthreads);
   pthread_barrier_destroy(&g_bar);
 
   /* the main thread frees the leftovers (remote frees into abandoned heaps) */

@@ -25,7 +25,7 @@
 
 /* The work budget of one input, in units of roughly half a microsecond of
  * the plain build: a record costs 1, a block allocated 1 more plus 1 per
- * 4 KiB of what it touches (alloc_work: its fill, its verify at free,
+ * 4 KiB of what it touches (hfz_alloc_work: its fill, its verify at free,
  * calloc's zeroes; a moving realloc's copy), a checker run 2 + peak/16 (its
  * walk grows with the blocks the heaps have carved; peak live blocks stands
  * in for that), twice that when deep, plus 1 per 4 KiB of fills a deep
@@ -78,7 +78,8 @@ static struct state {
 /* ASan builds of the core park blocks freed by the public hak_free in a
  * quarantine (src/quarantine.c) where the core still counts them as live:
  * the visitor and hak_block_state report them LIVE until they are evicted
- * (FIFO of at most 1024 blocks) or flushed (heap destroy, hak_debug_reset).
+ * (FIFO of at most 1024 blocks) or flushed (heap destroy and abandon,
+ * hak_debug_reset).
  * The model keeps the last QRING addresses hak_free was given and accepts
  * a LIVE report for those only.  QRING is twice the core's FIFO length, so
  * an address that left the ring has left the quarantine too. */
@@ -316,14 +317,13 @@ static int over_budget(size_t size) {
   return !hfz_must_fail(size) && size < HFZ_MAYFAIL_SIZE && size > BUDGET - S.live_bytes;
 }
 
-/* Would it cost more work than the input has left (alloc_work; copy: the
+/* Would it cost more work than the input has left (hfz_alloc_work; copy: the
  * bytes a moving realloc copies)?  Then it is skipped.  Charged only after
  * the call, a 15 MiB calloc with 10 units left ran its memset anyway, and
  * inputs past their budget still took milliseconds. */
-static long alloc_work(size_t size, int zeroed);
 static int over_gas(size_t size, int zeroed, size_t copy) {
   if (!gas_limit || hfz_must_fail(size) || size >= HFZ_MAYFAIL_SIZE) return 0;
-  long w = 1 + alloc_work(size, zeroed) + (long)(copy >> 12);
+  long w = 1 + hfz_alloc_work(size, zeroed) + (long)(copy >> 12);
   if (w < S.gas) return 0;
   if (trace) fprintf(stderr, "#%-4u skipped: %ld units of work, %ld left\n", S.opno, w, S.gas);
   return 1;
@@ -403,14 +403,6 @@ static int expect_null_ok(size_t size, int must_fail, int err, const char *what)
  * are not charged: after the canonical reset an input's memory is mostly
  * resident.  Before, a block cost size/16 KiB: 65 units for a 1 MiB block
  * that touches 8 KiB, 5 for a 64 KiB one that touches 128 KiB. */
-static size_t fill_bytes(size_t size) {   /* what one fill or verify of a block touches */
-  size_t off[3], len[3], touched = 0;
-  for (int i = 0, k = hfz_regions(size, 0, off, len); i < k; i++) touched += len[i];
-  return touched;
-}
-static long alloc_work(size_t size, int zeroed) {
-  return (long)((2 * fill_bytes(size) + (zeroed ? 2 * size : 0)) >> 12);
-}
 
 /* Record and check a fresh block.  owner: the heap that allocated it
  * (alt: also acceptable, for in-place realloc). */
@@ -456,7 +448,7 @@ static void post_alloc(int slot, void *p, size_t size, size_t align, hak_heap *o
   } else {
     hfz_fail("classify", "%s(%zu) = %p: tier %d", what, size, p, in.tier);
   }
-  spend(1 + alloc_work(size, zeroed));
+  spend(1 + hfz_alloc_work(size, zeroed));
   trace_mix(S.opno); trace_mix((uintptr_t)p & (((uintptr_t)2 << 20) - 1));  /* src/config.h HAK_GRANULE */ trace_mix(us);
   trace_mix((uint64_t)(unsigned)in.tier << 32 | (unsigned)in.cls);
   b->p = (uint8_t *)p; b->size = size; b->usable = us; b->align = a;
@@ -575,10 +567,10 @@ static void full_check(int deep, int whole) {
       if (st != HAK_BLOCK_LIVE)
         hfz_fail("state", "live block %p (slot %d) has state %d", (void *)S.b[slot].p, slot, st);
       verify_fill(slot, SIZE_MAX, "deep check");
-      verified += fill_bytes(S.b[slot].size);
+      verified += hfz_fill_bytes(S.b[slot].size);
     }
     S.rot = rot + (nb ? 1 : 0);
-    /* the fills verified, by the bytes (alloc_work's unit): a deep check
+    /* the fills verified, by the bytes (hfz_alloc_work's unit): a deep check
      * every record over a few MiB of live blocks was 15% of a corpus pass,
      * charged as if it cost what a shallow one does */
     spend((long)(verified >> 12));
@@ -807,6 +799,7 @@ static void op_abandon(int hi) {
   if (!h || S.nab >= MAXAB) return;
   unbind_if(h);
   hak_heap_abandon(h);
+  quarantine_flushed();   /* abandon flushes it (as thread exit does) */
   S.hs[hi] = NULL;
   S.ab[S.nab++] = h;
 }

@@ -294,6 +294,11 @@ static inline void hfz_mt_init(hfz_writer *w, uint8_t *buf, size_t cap, unsigned
   hfz__put(w, (uint8_t)((nthreads - 2) & 3));
   hfz__put(w, 0); hfz__put(w, 0); hfz__put(w, 0);
 }
+/* fuzz/mt header byte 1: the threads really exit at the end of the input
+ * (the thread-exit path); otherwise they abandon their heaps and wait for
+ * the next input (fuzz/mt.c's pool). */
+#define HFZ_MT_EXIT_KEY 0x58u
+static inline void hfz_mt_real_exit(hfz_writer *w) { if (w->len > 1) w->buf[1] = HFZ_MT_EXIT_KEY; }
 static inline void hfz_mt(hfz_writer *w, unsigned op, unsigned thread, unsigned slot, size_t size_or_xfer,
                           unsigned aux) {
   hfz__sized(w, op, thread, aux, slot, 0, size_or_xfer);

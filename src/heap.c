@@ -196,6 +196,9 @@ HAK_EXPORT hak_heap *hak_heap_adopt(void) {
 }
 
 HAK_EXPORT void hak_heap_abandon(hak_heap *h) {
+  /* ASan: parked frees become real first, as in thread_exit, so an
+   * abandoned heap holds what the program did, however it was abandoned */
+  hak__quarantine_flush();
   hak__cache_flush_all(h);
   hak__drain(h);
   hak__release_empty_slabs(h);

@@ -23,8 +23,8 @@
  *  - heap destroy / hak_debug_reset release blocks behind the program's
  *    back: they flush the quarantine first (heap.c), so no entry outlives
  *    its memory;
- *  - thread exit: entries are global, not per thread; the exiting thread
- *    flushes them all before its heap is abandoned (heap.c), so an
+ *  - thread exit and hak_heap_abandon: entries are global, not per
+ *    thread; all are flushed before a heap is abandoned (heap.c), so an
  *    abandoned heap holds no block the program already freed;
  *  - fork: the lock is taken around fork (pthread_atfork), so the child
  *    finds it free and its entries valid (memory is copied). */
