@@ -179,6 +179,8 @@ static inline size_t hfz_decode_size(unsigned mode, unsigned param, uint32_t v) 
 }
 
 static inline int hfz_must_fail(size_t size) { return size > (size_t)PTRDIFF_MAX; }
+/* A request that must or may fail maps and touches nothing the budgets count. */
+static inline int hfz_maps_nothing(size_t size) { return hfz_must_fail(size) || size >= HFZ_MAYFAIL_SIZE; }
 
 /* ---- checks shared by the thread targets (mt, sched) --------------------- */
 /* Failure tags of one target: stored reproducers match on them, so each

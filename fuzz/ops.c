@@ -314,7 +314,7 @@ MODEL static void set_remove(int slot) {
 /* Would a successful allocation of size bytes exceed the budget?  (Sizes
  * that must fail are always tried.) */
 static int over_budget(size_t size) {
-  return !hfz_must_fail(size) && size < HFZ_MAYFAIL_SIZE && size > BUDGET - S.live_bytes;
+  return !hfz_maps_nothing(size) && size > BUDGET - S.live_bytes;
 }
 
 /* Would it cost more work than the input has left (hfz_alloc_work; copy: the
@@ -322,7 +322,7 @@ static int over_budget(size_t size) {
  * the call, a 15 MiB calloc with 10 units left ran its memset anyway, and
  * inputs past their budget still took milliseconds. */
 static int over_gas(size_t size, int zeroed, size_t copy) {
-  if (!gas_limit || hfz_must_fail(size) || size >= HFZ_MAYFAIL_SIZE) return 0;
+  if (!gas_limit || hfz_maps_nothing(size)) return 0;
   long w = 1 + hfz_alloc_work(size, zeroed) + (long)(copy >> 12);
   if (w < S.gas) return 0;
   if (trace) fprintf(stderr, "#%-4u skipped: %ld units of work, %ld left\n", S.opno, w, S.gas);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # repro/check.sh: the make-check suite of repro/ (check-repro).
+#   0. every mutant patch of the project still applies (repro/patches.sh)
 #   1. every reproducer of repro/MANIFEST replays clean on the current core
 #      under ASan and TSan (repro/replay.sh)
 #   2. determinism: the same schedule, 100 fresh processes, identical output
@@ -9,7 +10,6 @@
 #   4. every stored reproducer with a mutant (sched, ops and preload rows of
 #      MANIFEST) gives its named signature on that mutant (repro/replay.sh
 #      --mutants; each mutant tree is built once)
-#   0. every mutant patch of the project still applies (repro/patches.sh)
 # Builds first (-j2), one FAIL line if something does not build.  PASS:/FAIL:
 # lines; exit 1 on any FAIL.  Budget: < 3 min on 2 cores.
 # Plan (tests/check.sh): replay.sh prints its own PLAN lines; the
